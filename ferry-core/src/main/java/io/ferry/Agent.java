@@ -1,0 +1,1459 @@
+package io.ferry;
+
+import io.ferry.internal.RegionIndex;
+import io.ferry.internal.Span;
+import io.ferry.metadata.AgentMetadata;
+import io.ferry.metadata.MetadataCodec;
+import io.ferry.metadata.RegionRecord;
+import io.ferry.spi.Backend;
+import io.ferry.spi.BackendContext;
+import io.ferry.spi.BackendProvider;
+import io.ferry.spi.MemoryHandle;
+import io.ferry.spi.RegionSpec;
+import io.ferry.spi.RemoteRegionSpec;
+import io.ferry.spi.ResolvedDescs;
+
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+/**
+ * A ferry agent (NIXL's {@code nixlAgent}): owns backends, registrations, what it knows of peers, and the
+ * notifications that reached it. Every method may be called from any thread.
+ * <pre>{@code
+ * try (Agent agent = Agent.create(AgentConfig.builder("prefill-0").build()))
+ * {
+ *     Registration reg = agent.register(MemoryKind.DRAM, List.of(Region.of(kv)));
+ *     String peer = agent.loadRemoteMetadata(peerMetadata);
+ *     Transfer t = agent.createTransfer(TransferOp.WRITE, localDescs, remoteDescs, peer,
+ *         TransferOptions.notify("req-17".getBytes()));
+ *     t.post();
+ *     t.await(Duration.ofSeconds(10));
+ * }
+ * }</pre>
+ */
+public final class Agent implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger(Agent.class.getName());
+    private static final Set<String> LIVE_NAMES = ConcurrentHashMap.newKeySet();
+    private static final AtomicLong GENERATIONS = new AtomicLong();
+    private static final int MAX_BACKENDS = 64;
+
+    private final AgentConfig config;
+    private final String name;
+    private final Backend[] backends;
+    private final List<Map<String, String>> params;
+    private final byte[][] connectionInfo;
+    private final long remoteMask;
+    private final long localMask;
+    private final long notificationMask;
+    private final SecureRandom random = new SecureRandom();
+    private final NotificationQueue notifications = new NotificationQueue();
+    private final Object registrationLock = new Object();
+    private final Object peerLock = new Object();
+    private final ConcurrentHashMap<String, PeerState> peers = new ConcurrentHashMap<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final long nanoBase = System.nanoTime();
+    private final Instant epochBase = Instant.now();
+    private volatile Map<MemoryKind, RegionIndex<LocalRegion>> localRegions = new EnumMap<>(MemoryKind.class);
+    private volatile long localEpoch;
+
+    private Agent(final AgentConfig config)
+    {
+        this.config = config;
+        this.name = config.name();
+        final Map<String, Map<String, String>> wanted = null != config.backends() ? config.backends() :
+            defaultBackends();
+        if (wanted.size() > MAX_BACKENDS)
+        {
+            throw FerryException.invalid("at most " + MAX_BACKENDS + " backends per agent, got " + wanted.size());
+        }
+        final List<Backend> created = new ArrayList<>();
+        final List<Map<String, String>> createdParams = new ArrayList<>();
+        final Context context = new Context();
+        try
+        {
+            for (final Map.Entry<String, Map<String, String>> e : wanted.entrySet())
+            {
+                final BackendProvider provider = provider(e.getKey());
+                final String reason = provider.unavailableReason();
+                if (null != reason)
+                {
+                    throw new FerryException(ErrorCode.NOT_SUPPORTED, "backend " + provider.name() +
+                        " is not available on this host: " + reason);
+                }
+                final Map<String, String> p = effectiveParams(provider, e.getValue());
+                final Backend backend = provider.create(context, p);
+                created.add(backend);
+                createdParams.add(Collections.unmodifiableMap(p));
+                if (backend.supportsRemote() && !backend.supportsNotifications())
+                {
+                    throw new FerryException(ErrorCode.BACKEND, "backend " + backend.name() +
+                        " serves remote peers but cannot deliver notifications");
+                }
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            created.forEach(Agent::closeQuietly);
+            throw ex;
+        }
+        backends = created.toArray(new Backend[0]);
+        params = List.copyOf(createdParams);
+        connectionInfo = new byte[backends.length][];
+        long remote = 0;
+        long local = 0;
+        long notif = 0;
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            final Backend b = backends[slot];
+            if (b.supportsRemote())
+            {
+                remote |= 1L << slot;
+                connectionInfo[slot] = b.connectionInfo();
+            }
+            if (b.supportsLocal())
+            {
+                local |= 1L << slot;
+            }
+            if (b.supportsNotifications())
+            {
+                notif |= 1L << slot;
+            }
+        }
+        remoteMask = remote;
+        localMask = local;
+        notificationMask = notif;
+    }
+
+    /**
+     * Creates an agent and its backends.
+     *
+     * @param config what to create.
+     * @return the running agent.
+     * @throws FerryException INVALID_PARAM when another live agent in this JVM has the same name or a parameter is
+     *                        unknown; NOT_FOUND for a backend that is not on the class path; NOT_SUPPORTED for one
+     *                        that cannot run here; BACKEND when a backend fails to start.
+     */
+    public static Agent create(final AgentConfig config)
+    {
+        Objects.requireNonNull(config, "config");
+        if (!LIVE_NAMES.add(config.name()))
+        {
+            throw FerryException.invalid("an agent named '" + config.name() + "' is already running in this JVM; " +
+                "agent names must be unique");
+        }
+        try
+        {
+            final Agent agent = new Agent(config);
+            LOG.log(System.Logger.Level.DEBUG, () -> "agent " + agent.name + " started with backends " +
+                agent.backendNames());
+            return agent;
+        }
+        catch (final RuntimeException ex)
+        {
+            LIVE_NAMES.remove(config.name());
+            throw ex;
+        }
+    }
+
+    /**
+     * @return names of the backends found on the class path that can run on this host, in default preference
+     * order (NIXL's {@code getAvailPlugins}).
+     */
+    public static List<String> availableBackends()
+    {
+        final List<String> names = new ArrayList<>();
+        for (final BackendProvider p : Providers.ALL)
+        {
+            if (null == p.unavailableReason())
+            {
+                names.add(p.name());
+            }
+        }
+        return names;
+    }
+
+    /**
+     * @param backendName a backend found on the class path.
+     * @return its memory kinds and parameters with defaults (NIXL's {@code getPluginParams}).
+     * @throws FerryException NOT_FOUND for an unknown backend.
+     */
+    public static BackendInfo backendInfo(final String backendName)
+    {
+        final BackendProvider p = provider(backendName);
+        return new BackendInfo(p.name(), p.memoryKinds(), p.defaultParams(), p.unavailableReason());
+    }
+
+    /**
+     * @return the agent's name.
+     */
+    public String name()
+    {
+        return name;
+    }
+
+    /**
+     * @return the configuration it was created with.
+     */
+    public AgentConfig config()
+    {
+        return config;
+    }
+
+    /**
+     * @return the names of its backends, in order of preference.
+     */
+    public List<String> backendNames()
+    {
+        return backendNames(-1L);
+    }
+
+    /**
+     * @param backendName one of this agent's backends.
+     * @return its memory kinds and effective parameters (NIXL's {@code getBackendParams}).
+     * @throws FerryException NOT_FOUND when the agent has no such backend.
+     */
+    public BackendInfo backendParams(final String backendName)
+    {
+        final int slot = slotOf(backendName);
+        if (slot < 0)
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "agent '" + name + "' has no backend '" + backendName +
+                "' (it has " + backendNames() + ")");
+        }
+        return new BackendInfo(backends[slot].name(), backends[slot].memoryKinds(), params.get(slot), null);
+    }
+
+    // ------------------------------------------------------------------------------------------ registration
+
+    /**
+     * Registers regions with every backend of this agent that supports their kind (all-or-nothing per backend;
+     * succeeds if at least one backend took them all).
+     *
+     * @param kind        the memory kind of every region.
+     * @param regions     the regions.
+     * @param backendOnly limit registration to these backends (none given: every capable backend).
+     * @return the registration; close it to deregister.
+     * @throws FerryException INVALID_PARAM for an empty list or region; NOT_FOUND when no backend supports the kind;
+     *                        BACKEND when every candidate backend failed.
+     */
+    public Registration register(final MemoryKind kind, final List<Region> regions, final String... backendOnly)
+    {
+        checkOpen();
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(regions, "regions");
+        if (regions.isEmpty())
+        {
+            throw FerryException.invalid("no regions to register");
+        }
+        long candidates = 0;
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            if (backends[slot].memoryKinds().contains(kind))
+            {
+                candidates |= 1L << slot;
+            }
+        }
+        if (backendOnly.length > 0)
+        {
+            long only = 0;
+            for (final String b : backendOnly)
+            {
+                final int slot = slotOf(b);
+                if (slot < 0)
+                {
+                    throw new FerryException(ErrorCode.NOT_FOUND, "agent '" + name + "' has no backend '" + b + "'");
+                }
+                only |= 1L << slot;
+            }
+            candidates &= only;
+        }
+        if (0 == candidates)
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "no backend of agent '" + name + "' supports " + kind +
+                " memory (backends: " + describeBackends() + ")");
+        }
+
+        final int n = regions.size();
+        final MemoryDesc[] descs = new MemoryDesc[n];
+        final long[] keys = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            final Region r = Objects.requireNonNull(regions.get(i), "region " + i);
+            descs[i] = r.normalizedDesc(kind);
+            if (0 == descs[i].length())
+            {
+                throw FerryException.invalid("region " + i + " " + descs[i] + " is empty");
+            }
+            if (null != r.segment() && !r.segment().scope().isAlive())
+            {
+                throw FerryException.invalid("region " + i + " " + descs[i] + " belongs to a closed arena");
+            }
+            keys[i] = random.nextLong();
+        }
+
+        final MemoryHandle[][] handles = new MemoryHandle[n][backends.length];
+        long registered = 0;
+        FerryException lastError = null;
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            if (0 == (candidates & (1L << slot)))
+            {
+                continue;
+            }
+            int done = 0;
+            try
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    final Region r = regions.get(i);
+                    handles[i][slot] = backends[slot].register(new RegionSpec(kind, descs[i].address(),
+                        descs[i].length(), descs[i].deviceId(), r.metaInfoUnsafe(), r.segment(), keys[i]));
+                    done++;
+                }
+                registered |= 1L << slot;
+            }
+            catch (final RuntimeException ex)
+            {
+                for (int i = 0; i < done; i++)
+                {
+                    deregisterQuietly(backends[slot], handles[i][slot]);
+                    handles[i][slot] = null;
+                }
+                lastError = ex instanceof FerryException fe ? fe : new FerryException(ErrorCode.BACKEND,
+                    "backend " + backends[slot].name() + " failed to register region " + done + ": " + ex, ex);
+                LOG.log(System.Logger.Level.DEBUG, "registration on " + backends[slot].name() + " failed", ex);
+            }
+        }
+        if (0 == registered)
+        {
+            throw new FerryException(null == lastError ? ErrorCode.BACKEND : lastError.code(),
+                "no backend of agent '" + name + "' could register the " + kind + " regions: " +
+                (null == lastError ? "" : lastError.getMessage()), lastError);
+        }
+
+        final List<LocalRegion> made = new ArrayList<>(n);
+        for (int i = 0; i < n; i++)
+        {
+            final byte[][] pub = new byte[backends.length][];
+            final MemoryHandle[] loop = new MemoryHandle[backends.length];
+            for (int slot = 0; slot < backends.length; slot++)
+            {
+                if (0 != (registered & (1L << slot)))
+                {
+                    pub[slot] = backends[slot].supportsRemote() ? backends[slot].publicData(handles[i][slot]) : null;
+                    loop[slot] = backends[slot].supportsLocal() ?
+                        backends[slot].loadLocalRegion(handles[i][slot]) : null;
+                }
+            }
+            made.add(new LocalRegion(kind, descs[i], regions.get(i).metaInfoUnsafe(), regions.get(i).segment(),
+                keys[i], handles[i], loop, pub, registered));
+        }
+        synchronized (registrationLock)
+        {
+            checkOpen();
+            final Map<MemoryKind, RegionIndex<LocalRegion>> next = new EnumMap<>(localRegions);
+            next.put(kind, localIndex(kind).with(made));
+            localRegions = next;
+        }
+        return new Registration(this, kind, List.copyOf(made));
+    }
+
+    /**
+     * Deregisters regions given by their exact spans (NIXL's {@code deregisterMem}): every descriptor must equal a
+     * registered region, or nothing is deregistered.
+     *
+     * @param kind  the memory kind.
+     * @param descs the exact spans that were registered.
+     * @throws FerryException NOT_FOUND naming the first descriptor that matches no registered region exactly.
+     */
+    public void deregister(final MemoryKind kind, final DescList descs)
+    {
+        checkOpen();
+        Objects.requireNonNull(descs, "descs");
+        final List<LocalRegion> chosen = new ArrayList<>(descs.size());
+        synchronized (registrationLock)
+        {
+            final RegionIndex<LocalRegion> index = localIndex(kind);
+            final Set<LocalRegion> taken = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (int i = 0; i < descs.size(); i++)
+            {
+                LocalRegion r = index.findExact(descs.address(i), descs.length(i), descs.deviceId(i));
+                if (null != r && taken.contains(r))
+                {
+                    r = null;
+                    for (final LocalRegion other : index.entries())
+                    {
+                        if (!taken.contains(other) && other.address == descs.address(i) &&
+                            other.length == descs.length(i) && other.deviceId == descs.deviceId(i))
+                        {
+                            r = other;
+                            break;
+                        }
+                    }
+                }
+                if (null == r)
+                {
+                    throw new FerryException(ErrorCode.NOT_FOUND, "descriptor " + i + " " + descs.get(i) +
+                        " is not exactly a registered " + kind + " region of agent '" + name +
+                        "' (deregistration needs the exact span); nothing was deregistered");
+                }
+                taken.add(r);
+                chosen.add(r);
+            }
+            removeLocked(kind, chosen);
+        }
+        releaseHandles(chosen);
+    }
+
+    void deregister(final Registration registration)
+    {
+        final List<LocalRegion> chosen = new ArrayList<>();
+        synchronized (registrationLock)
+        {
+            for (final LocalRegion r : registration.regions())
+            {
+                if (r.live)
+                {
+                    chosen.add(r);
+                }
+            }
+            if (chosen.isEmpty())
+            {
+                return;
+            }
+            removeLocked(registration.kind(), chosen);
+        }
+        releaseHandles(chosen);
+    }
+
+    private void removeLocked(final MemoryKind kind, final List<LocalRegion> removed)
+    {
+        for (final LocalRegion r : removed)
+        {
+            r.live = false;
+        }
+        final Map<MemoryKind, RegionIndex<LocalRegion>> next = new EnumMap<>(localRegions);
+        next.put(kind, localIndex(kind).without(removed));
+        localRegions = next;
+        localEpoch++;
+    }
+
+    private void releaseHandles(final List<LocalRegion> removed)
+    {
+        for (final LocalRegion r : removed)
+        {
+            for (int slot = 0; slot < backends.length; slot++)
+            {
+                if (null != r.handles[slot])
+                {
+                    deregisterQuietly(backends[slot], r.handles[slot]);
+                }
+            }
+        }
+    }
+
+    /**
+     * @param kind a memory kind.
+     * @return how many regions of that kind are registered.
+     */
+    public int registeredRegionCount(final MemoryKind kind)
+    {
+        return localIndex(kind).size();
+    }
+
+    // ------------------------------------------------------------------------------------------ metadata
+
+    /**
+     * @return this agent's full metadata: name, every remote-capable backend's connection info and every region's
+     * public data (NIXL's {@code getLocalMD}).
+     * @throws FerryException INVALID_PARAM when no backend serves remote peers.
+     */
+    public byte[] localMetadata()
+    {
+        checkOpen();
+        requireRemoteBackend();
+        final List<RegionRecord> records = new ArrayList<>();
+        for (final Map.Entry<MemoryKind, RegionIndex<LocalRegion>> e : localRegions.entrySet())
+        {
+            for (final LocalRegion r : e.getValue().entries())
+            {
+                addRecords(records, r);
+            }
+        }
+        return MetadataCodec.encode(new AgentMetadata(name, connectionInfoMap(), records));
+    }
+
+    /**
+     * Partial metadata (NIXL's {@code getLocalPartialMD}): the public data of some registered regions, with or
+     * without connection info; an empty list gives connection info only.
+     *
+     * @param regions               spans that are exactly registered regions (e.g. {@link Registration#descs()}).
+     * @param includeConnectionInfo whether to include connection info along with non-empty regions.
+     * @return the metadata blob.
+     * @throws FerryException NOT_FOUND naming a descriptor that is not a registered region.
+     */
+    public byte[] partialMetadata(final DescList regions, final boolean includeConnectionInfo)
+    {
+        checkOpen();
+        requireRemoteBackend();
+        Objects.requireNonNull(regions, "regions");
+        final List<RegionRecord> records = new ArrayList<>();
+        final RegionIndex<LocalRegion> index = localIndex(regions.kind());
+        for (int i = 0; i < regions.size(); i++)
+        {
+            final LocalRegion r = index.findExact(regions.address(i), regions.length(i), regions.deviceId(i));
+            if (null == r)
+            {
+                throw new FerryException(ErrorCode.NOT_FOUND, "descriptor " + i + " " + regions.get(i) +
+                    " is not a registered " + regions.kind() + " region of agent '" + name + "'");
+            }
+            addRecords(records, r);
+        }
+        final Map<String, byte[]> conns = regions.isEmpty() || includeConnectionInfo ? connectionInfoMap() : Map.of();
+        return MetadataCodec.encode(new AgentMetadata(name, conns, records));
+    }
+
+    private void addRecords(final List<RegionRecord> records, final LocalRegion r)
+    {
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            if (null != r.handles[slot] && 0 != (remoteMask & (1L << slot)))
+            {
+                records.add(new RegionRecord(backends[slot].name(), r.kind, r.address, r.length, r.deviceId,
+                    r.accessKey, r.metaInfo, r.publicData[slot]));
+            }
+        }
+    }
+
+    private Map<String, byte[]> connectionInfoMap()
+    {
+        final Map<String, byte[]> conns = new LinkedHashMap<>();
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            if (null != connectionInfo[slot])
+            {
+                conns.put(backends[slot].name(), connectionInfo[slot]);
+            }
+        }
+        return conns;
+    }
+
+    /**
+     * Loads a peer's metadata, full or partial, merging with what is known (NIXL's {@code loadRemoteMD}). Does not
+     * connect. Sections for backends this agent lacks are ignored.
+     *
+     * @param metadata a blob from the peer's {@link #localMetadata()} or {@link #partialMetadata}.
+     * @return the peer's name.
+     * @throws FerryException MISMATCH for bytes that are not valid metadata; INVALID_PARAM for this agent's own
+     *                        metadata; NOT_ALLOWED when connection info or a region's data differ from what is
+     *                        loaded (invalidate the peer first); NOT_FOUND for regions of an unknown peer without
+     *                        connection info; BACKEND when no backend can reach the peer.
+     */
+    public String loadRemoteMetadata(final byte[] metadata)
+    {
+        checkOpen();
+        final AgentMetadata md = MetadataCodec.decode(metadata);
+        final String peer = md.name();
+        if (peer.equals(name))
+        {
+            throw FerryException.invalid("metadata of agent '" + name + "' cannot be loaded into itself");
+        }
+        synchronized (peerLock)
+        {
+            final PeerState old = peers.get(peer);
+            final byte[][] conns = null == old ? new byte[backends.length][] : old.connectionInfo.clone();
+            long reachable = null == old ? 0 : old.reachableMask;
+
+            final List<Integer> newConnSlots = new ArrayList<>();
+            for (final Map.Entry<String, byte[]> e : md.connectionInfo().entrySet())
+            {
+                final int slot = slotOf(e.getKey());
+                if (slot < 0 || 0 == (remoteMask & (1L << slot)))
+                {
+                    continue;
+                }
+                if (null != conns[slot])
+                {
+                    if (!Arrays.equals(conns[slot], e.getValue()))
+                    {
+                        throw new FerryException(ErrorCode.NOT_ALLOWED, "connection info of peer '" + peer +
+                            "' for backend " + e.getKey() + " differs from the loaded one; invalidate the peer " +
+                            "before loading its new metadata");
+                    }
+                }
+                else
+                {
+                    newConnSlots.add(slot);
+                }
+            }
+            if (null == old && newConnSlots.isEmpty())
+            {
+                if (md.connectionInfo().isEmpty())
+                {
+                    throw new FerryException(ErrorCode.NOT_FOUND, "metadata of peer '" + peer + "' carries no " +
+                        "connection info and none was loaded before; load its connection info first");
+                }
+                throw new FerryException(ErrorCode.BACKEND, "no common backend with peer '" + peer + "': it offers " +
+                    md.connectionInfo().keySet() + ", agent '" + name + "' has " + backendNames());
+            }
+
+            // Check regions against what is loaded before changing anything.
+            for (final RegionRecord rec : md.regions())
+            {
+                final int slot = slotOf(rec.backend());
+                if (slot < 0 || null == old)
+                {
+                    continue;
+                }
+                final PeerRegion existing = old.regions(rec.kind()).findExact(rec.address(), rec.length(),
+                    rec.deviceId());
+                if (null != existing && null != existing.handles[slot] && (existing.accessKey != rec.accessKey() ||
+                    !Arrays.equals(existing.publicData[slot], rec.publicData()) ||
+                    !Arrays.equals(existing.metaInfo, rec.metaInfo())))
+                {
+                    throw new FerryException(ErrorCode.NOT_ALLOWED, "peer '" + peer + "' republished " + rec +
+                        " with different data; invalidate the peer before loading its new metadata");
+                }
+            }
+
+            final List<Integer> loadedSlots = new ArrayList<>();
+            try
+            {
+                for (final int slot : newConnSlots)
+                {
+                    final byte[] info = md.connectionInfo().get(backends[slot].name());
+                    final boolean reach = backends[slot].loadRemoteConnectionInfo(peer, info);
+                    loadedSlots.add(slot);
+                    conns[slot] = info;
+                    if (reach)
+                    {
+                        reachable |= 1L << slot;
+                    }
+                }
+                if (0 == reachable)
+                {
+                    throw new FerryException(ErrorCode.BACKEND, "no backend of agent '" + name + "' can reach peer '" +
+                        peer + "' (it offers " + md.connectionInfo().keySet() + ")");
+                }
+                final Map<MemoryKind, RegionIndex<PeerRegion>> regions = mergeRegions(peer, old, conns, md);
+                final long generation = null == old ? GENERATIONS.incrementAndGet() : old.generation;
+                peers.put(peer, new PeerState(peer, generation, conns, reachable, regions));
+            }
+            catch (final RuntimeException ex)
+            {
+                if (null == old)
+                {
+                    for (final int slot : loadedSlots)
+                    {
+                        disconnectQuietly(backends[slot], peer);
+                    }
+                }
+                throw ex;
+            }
+        }
+        return peer;
+    }
+
+    private Map<MemoryKind, RegionIndex<PeerRegion>> mergeRegions(
+        final String peer, final PeerState old, final byte[][] conns, final AgentMetadata md)
+    {
+        final Map<MemoryKind, RegionIndex<PeerRegion>> result = null == old ? PeerState.noRegions() :
+            new EnumMap<>(old.regions);
+        final Map<MemoryKind, Map<List<Long>, PeerRegion>> changed = new EnumMap<>(MemoryKind.class);
+        for (final RegionRecord rec : md.regions())
+        {
+            final int slot = slotOf(rec.backend());
+            if (slot < 0 || null == conns[slot])
+            {
+                continue;
+            }
+            final List<Long> key = List.of(rec.address(), rec.length(), rec.deviceId());
+            final Map<List<Long>, PeerRegion> byKind = changed.computeIfAbsent(rec.kind(), k -> new LinkedHashMap<>());
+            PeerRegion base = byKind.get(key);
+            if (null == base && null != old)
+            {
+                base = old.regions(rec.kind()).findExact(rec.address(), rec.length(), rec.deviceId());
+            }
+            if (null != base && null != base.handles[slot])
+            {
+                continue;
+            }
+            final MemoryHandle handle = backends[slot].loadRemoteRegion(new RemoteRegionSpec(peer, rec.kind(),
+                rec.address(), rec.length(), rec.deviceId(), rec.metaInfo(), rec.accessKey(), rec.publicData()));
+            final MemoryHandle[] handles = null == base ? new MemoryHandle[backends.length] : base.handles.clone();
+            final byte[][] pub = null == base ? new byte[backends.length][] : base.publicData.clone();
+            handles[slot] = handle;
+            pub[slot] = rec.publicData();
+            byKind.put(key, new PeerRegion(rec.kind(), rec.address(), rec.length(), rec.deviceId(), rec.metaInfo(),
+                rec.accessKey(), handles, pub, (null == base ? 0 : base.backendMask) | (1L << slot)));
+        }
+        for (final Map.Entry<MemoryKind, Map<List<Long>, PeerRegion>> e : changed.entrySet())
+        {
+            final RegionIndex<PeerRegion> before = null == old ? RegionIndex.empty() : old.regions(e.getKey());
+            final List<PeerRegion> replaced = new ArrayList<>();
+            for (final PeerRegion r : e.getValue().values())
+            {
+                final PeerRegion prev = before.findExact(r.address, r.length, r.deviceId);
+                if (null != prev)
+                {
+                    replaced.add(prev);
+                }
+            }
+            result.put(e.getKey(), before.without(replaced).with(e.getValue().values()));
+        }
+        return result;
+    }
+
+    /**
+     * @param peer  a peer's name.
+     * @param descs descriptors in the peer's memory, or an empty list.
+     * @return true when the peer's metadata is loaded and (for a non-empty list) one backend reaches every
+     * descriptor (NIXL's {@code checkRemoteMD}).
+     */
+    public boolean checkRemote(final String peer, final DescList descs)
+    {
+        checkOpen();
+        final PeerState ps = peers.get(peer);
+        if (null == ps)
+        {
+            return false;
+        }
+        if (null == descs || descs.isEmpty())
+        {
+            return true;
+        }
+        try
+        {
+            prepareRemote(ps, descs);
+            return true;
+        }
+        catch (final FerryException ex)
+        {
+            return false;
+        }
+    }
+
+    /**
+     * Drops a peer's metadata and disconnects from it (NIXL's {@code invalidateRemoteMD}); transfers made for it
+     * fail with NOT_FOUND from now on, even after it is loaded again.
+     *
+     * @param peer the peer's name.
+     * @throws FerryException INVALID_PARAM for this agent's own name; NOT_FOUND when the peer is not loaded.
+     */
+    public void invalidateRemote(final String peer)
+    {
+        checkOpen();
+        if (name.equals(peer))
+        {
+            throw FerryException.invalid("agent '" + name + "' cannot invalidate itself");
+        }
+        if (null == dropPeer(peer))
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "no metadata of peer '" + peer + "' is loaded in agent '" +
+                name + "'");
+        }
+    }
+
+    private PeerState dropPeer(final String peer)
+    {
+        final PeerState removed;
+        synchronized (peerLock)
+        {
+            removed = peers.remove(peer);
+        }
+        if (null != removed)
+        {
+            for (final Backend b : backends)
+            {
+                disconnectQuietly(b, peer);
+            }
+        }
+        return removed;
+    }
+
+    /**
+     * @return names of the peers whose metadata is loaded.
+     */
+    public Set<String> peers()
+    {
+        return Collections.unmodifiableSet(new TreeSet<>(peers.keySet()));
+    }
+
+    /**
+     * Connects to a peer now on every backend that reaches it, rather than on the first transfer.
+     *
+     * @param peer the peer's name.
+     * @throws FerryException NOT_FOUND when its metadata is not loaded; a backend's error when it cannot connect.
+     */
+    public void connect(final String peer)
+    {
+        checkOpen();
+        final PeerState ps = requirePeer(peer);
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            if (0 != (ps.reachableMask & (1L << slot)))
+            {
+                backends[slot].connect(peer);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ transfers
+
+    /**
+     * Resolves a list of this agent's own memory for use as the local side of transfers.
+     *
+     * @param descs descriptors inside registered regions.
+     * @return the prepared list.
+     * @throws FerryException INVALID_PARAM for an empty list; NOT_FOUND naming a descriptor outside every
+     *                        registered region, or when no single backend holds them all.
+     */
+    public PreparedList prepare(final DescList descs)
+    {
+        checkOpen();
+        requireNonEmpty(descs);
+        return resolve(PreparedList.Side.LOCAL, null, 0, localIndex(descs.kind()), descs, -1L,
+            "registered with agent '" + name + "'");
+    }
+
+    /**
+     * Resolves a list of a peer's memory (or, with this agent's own name, of its own memory for a loopback
+     * transfer) for use as the remote side of transfers.
+     *
+     * @param peer  the target agent's name.
+     * @param descs descriptors inside regions the peer published.
+     * @return the prepared list, bound to the peer's current metadata generation.
+     * @throws FerryException NOT_FOUND when the peer is unknown, a descriptor lies outside its published regions,
+     *                        or no backend reaches every descriptor.
+     */
+    public PreparedList prepare(final String peer, final DescList descs)
+    {
+        checkOpen();
+        Objects.requireNonNull(peer, "peer");
+        requireNonEmpty(descs);
+        if (name.equals(peer))
+        {
+            return resolve(PreparedList.Side.LOOPBACK, name, 0, localIndex(descs.kind()), descs, localMask,
+                "registered with agent '" + name + "'");
+        }
+        return prepareRemote(requirePeer(peer), descs);
+    }
+
+    private PreparedList prepareRemote(final PeerState ps, final DescList descs)
+    {
+        return resolve(PreparedList.Side.REMOTE, ps.name, ps.generation, ps.regions(descs.kind()), descs,
+            ps.reachableMask, "published by peer '" + ps.name + "'");
+    }
+
+    private PreparedList resolve(
+        final PreparedList.Side side,
+        final String peer,
+        final long generation,
+        final RegionIndex<? extends Span> index,
+        final DescList descs,
+        final long reachMask,
+        final String where)
+    {
+        final int n = descs.size();
+        final Span[] regions = new Span[n];
+        final long[] offsets = new long[n];
+        final long[] lengths = new long[n];
+        long mask = reachMask;
+        Span prev = null;
+        for (int i = 0; i < n; i++)
+        {
+            final long a = descs.address(i);
+            final long l = descs.length(i);
+            final long d = descs.deviceId(i);
+            Span r = prev;
+            if (null == r || !MemoryDesc.covers(r.address(), r.length(), r.deviceId(), a, l, d))
+            {
+                r = index.find(a, l, d);
+                if (null == r)
+                {
+                    throw new FerryException(ErrorCode.NOT_FOUND, "descriptor " + i + " " + descs.get(i) +
+                        " is not inside any " + descs.kind() + " region " + where);
+                }
+                mask &= r instanceof LocalRegion lr ? lr.backendMask : ((PeerRegion)r).backendMask;
+                prev = r;
+            }
+            regions[i] = r;
+            offsets[i] = a - r.address();
+            lengths[i] = l;
+        }
+        if (0 == mask)
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "no single backend of agent '" + name + "' holds every " +
+                "descriptor of " + descs + (null == peer ? "" : " for peer '" + peer + "'"));
+        }
+        return new PreparedList(this, side, peer, generation, descs.kind(), regions, offsets, lengths, mask);
+    }
+
+    /**
+     * Makes a transfer from prepared lists and index arrays (NIXL's {@code makeXferReq}), the fast path:
+     * {@code local[localIndices[k]]} moves to or from {@code remote[remoteIndices[k]]}. Pairs that are contiguous
+     * with the previous pair on both sides are merged into one span.
+     *
+     * @param op            READ or WRITE.
+     * @param local         a list from {@link #prepare(DescList)}.
+     * @param localIndices  indices into {@code local}.
+     * @param remote        a list from {@link #prepare(String, DescList)}.
+     * @param remoteIndices indices into {@code remote}, as many as {@code localIndices}.
+     * @param options       notification and backend choice.
+     * @return the transfer, not yet posted.
+     * @throws FerryException INVALID_PARAM for lists of the wrong side or agent, index arrays that are empty, of
+     *                        different lengths or out of range, pairs of different lengths, or a backend that cannot
+     *                        serve both lists; BACKEND when a notification is asked of a backend without them.
+     */
+    public Transfer transfer(
+        final TransferOp op,
+        final PreparedList local,
+        final int[] localIndices,
+        final PreparedList remote,
+        final int[] remoteIndices,
+        final TransferOptions options)
+    {
+        checkOpen();
+        Objects.requireNonNull(op, "op");
+        Objects.requireNonNull(local, "local");
+        Objects.requireNonNull(remote, "remote");
+        Objects.requireNonNull(localIndices, "localIndices");
+        Objects.requireNonNull(remoteIndices, "remoteIndices");
+        final TransferOptions opts = null == options ? TransferOptions.NONE : options;
+        if (local.agent != this || remote.agent != this)
+        {
+            throw FerryException.invalid("a prepared list belongs to agent '" +
+                (local.agent != this ? local.agent.name : remote.agent.name) + "', not '" + name + "'");
+        }
+        if (!local.isLocal())
+        {
+            throw FerryException.invalid("the local list was prepared for peer '" + local.peer +
+                "'; prepare the initiator's memory with prepare(descs)");
+        }
+        if (remote.isLocal())
+        {
+            throw FerryException.invalid("the remote list was prepared as a local list; prepare the target's " +
+                "memory with prepare(peer, descs)");
+        }
+        final int n = localIndices.length;
+        if (0 == n || n != remoteIndices.length)
+        {
+            throw FerryException.invalid("index arrays must be non-empty and of equal length, got " + n + " local and " +
+                remoteIndices.length + " remote");
+        }
+        final int slot = chooseBackend(local.backendMask & remote.backendMask, opts.backend(), remote.peer);
+        final Backend backend = backends[slot];
+        final byte[] notification = opts.notificationUnsafe();
+        if (null != notification && !backend.supportsNotifications())
+        {
+            throw new FerryException(ErrorCode.BACKEND, "backend " + backend.name() + " cannot deliver notifications");
+        }
+
+        final ResolvedDescs lres = new ResolvedDescs(n);
+        final ResolvedDescs rres = new ResolvedDescs(n);
+        final boolean loopback = PreparedList.Side.LOOPBACK == remote.side;
+        final DistinctRegions touched = new DistinctRegions();
+        Span prevL = null;
+        Span prevR = null;
+        long prevLEnd = -1;
+        long prevREnd = -1;
+        final int localCount = local.size();
+        final int remoteCount = remote.size();
+        for (int k = 0; k < n; k++)
+        {
+            final int li = localIndices[k];
+            final int ri = remoteIndices[k];
+            if (li < 0 || li >= localCount)
+            {
+                throw FerryException.invalid("local index " + li + " at position " + k + " is out of range [0, " +
+                    localCount + ")");
+            }
+            if (ri < 0 || ri >= remoteCount)
+            {
+                throw FerryException.invalid("remote index " + ri + " at position " + k + " is out of range [0, " +
+                    remoteCount + ")");
+            }
+            final long len = local.lengths[li];
+            if (len != remote.lengths[ri])
+            {
+                throw FerryException.invalid("pair " + k + ": local descriptor " + li + " is " + len +
+                    " B but remote descriptor " + ri + " is " + remote.lengths[ri] + " B");
+            }
+            final Span lr = local.regions[li];
+            final Span rr = remote.regions[ri];
+            final long lo = local.offsets[li];
+            final long ro = remote.offsets[ri];
+            if (lr == prevL && rr == prevR && lo == prevLEnd && ro == prevREnd)
+            {
+                lres.extendLast(len);
+                rres.extendLast(len);
+            }
+            else
+            {
+                lres.add(local.handle(li, slot), lo, len);
+                rres.add(remote.handle(ri, slot), ro, len);
+                if (lr != prevL)
+                {
+                    touched.add((LocalRegion)lr);
+                }
+                if (loopback && rr != prevR)
+                {
+                    touched.add((LocalRegion)rr);
+                }
+            }
+            prevL = lr;
+            prevR = rr;
+            prevLEnd = lo + len;
+            prevREnd = ro + len;
+        }
+        final Transfer t = new Transfer(this, op, backend, remote, touched.toArray(), localEpoch, lres.totalBytes(),
+            lres.count(), notification);
+        t.request(backend.prepare(op, lres, rres, remote.peer, t.sink()));
+        return t;
+    }
+
+    /**
+     * Makes a transfer from two descriptor lists in one call (NIXL's {@code createXferReq}): descriptor {@code i}
+     * of {@code local} pairs with descriptor {@code i} of {@code remote}; contiguous pairs are merged.
+     *
+     * @param op      READ or WRITE.
+     * @param local   the initiator's memory.
+     * @param remote  the target's memory.
+     * @param peer    the target agent (this agent's own name for a loopback transfer).
+     * @param options notification and backend choice.
+     * @return the transfer, not yet posted.
+     * @throws FerryException as {@link #prepare(DescList)}, {@link #prepare(String, DescList)} and
+     *                        {@link #transfer}; INVALID_PARAM when the lists differ in size.
+     */
+    public Transfer createTransfer(
+        final TransferOp op,
+        final DescList local,
+        final DescList remote,
+        final String peer,
+        final TransferOptions options)
+    {
+        checkOpen();
+        Objects.requireNonNull(local, "local");
+        Objects.requireNonNull(remote, "remote");
+        if (local.size() != remote.size())
+        {
+            throw FerryException.invalid("local list has " + local.size() + " descriptors, remote list " +
+                remote.size());
+        }
+        final PreparedList lp = prepare(local);
+        final PreparedList rp = prepare(peer, remote);
+        final int[] indices = new int[local.size()];
+        for (int i = 0; i < indices.length; i++)
+        {
+            indices[i] = i;
+        }
+        return transfer(op, lp, indices, rp, indices, options);
+    }
+
+    void checkPostable(
+        final Transfer transfer, final PreparedList remote, final LocalRegion[] touched, final long epoch)
+    {
+        if (closed.get())
+        {
+            throw new FerryException(ErrorCode.CANCELED, "agent '" + name + "' is closed");
+        }
+        if (PreparedList.Side.REMOTE == remote.side)
+        {
+            final PeerState ps = peers.get(remote.peer);
+            if (null == ps || ps.generation != remote.generation)
+            {
+                throw new FerryException(ErrorCode.NOT_FOUND, "metadata of peer '" + remote.peer + "' was " +
+                    (null == ps ? "invalidated" : "re-loaded") + " after " + transfer + " was made; prepare it again");
+            }
+        }
+        if (epoch != localEpoch)
+        {
+            for (final LocalRegion r : touched)
+            {
+                if (!r.live)
+                {
+                    throw new FerryException(ErrorCode.NOT_FOUND, r + " of agent '" + name +
+                        "' was deregistered after " + transfer + " was made");
+                }
+            }
+        }
+    }
+
+    private int chooseBackend(final long mask, final String hint, final String peer)
+    {
+        if (null != hint)
+        {
+            final int slot = slotOf(hint);
+            if (slot < 0)
+            {
+                throw new FerryException(ErrorCode.NOT_FOUND, "agent '" + name + "' has no backend '" + hint + "'");
+            }
+            if (0 == (mask & (1L << slot)))
+            {
+                throw FerryException.invalid("backend " + hint + " cannot serve this transfer to '" + peer +
+                    "': it does not hold every descriptor on both sides (candidates: " + backendNames(mask) + ")");
+            }
+            return slot;
+        }
+        if (0 == mask)
+        {
+            throw FerryException.invalid("no backend holds every descriptor on both sides of the transfer to '" +
+                peer + "'");
+        }
+        return Long.numberOfTrailingZeros(mask);
+    }
+
+    // ------------------------------------------------------------------------------------------ notifications
+
+    /**
+     * Sends a notification on its own (NIXL's {@code genNotif}); unordered with respect to transfers.
+     *
+     * @param peer    the target agent (this agent's own name to notify itself).
+     * @param payload the message, may be empty.
+     * @throws FerryException NOT_FOUND when the peer is not loaded; BACKEND when no backend can notify it.
+     */
+    public void sendNotification(final String peer, final byte[] payload)
+    {
+        checkOpen();
+        Objects.requireNonNull(peer, "peer");
+        Objects.requireNonNull(payload, "payload");
+        final long mask = name.equals(peer) ? localMask & notificationMask :
+            requirePeer(peer).reachableMask & notificationMask;
+        if (0 == mask)
+        {
+            throw new FerryException(ErrorCode.BACKEND, "no backend of agent '" + name +
+                "' delivers notifications to '" + peer + "'");
+        }
+        backends[Long.numberOfTrailingZeros(mask)].sendNotification(peer, payload.clone());
+    }
+
+    /**
+     * Takes every notification that arrived so far (NIXL's {@code getNotifs}), in arrival order.
+     *
+     * @return the notifications, possibly none.
+     */
+    public List<Notification> pollNotifications()
+    {
+        return notifications.drain();
+    }
+
+    /**
+     * Waits for the next notification and takes it.
+     *
+     * @param timeout the most to wait.
+     * @return the notification.
+     * @throws FerryException TIMED_OUT at the deadline; CANCELED when interrupted or the agent closes.
+     */
+    public Notification awaitNotification(final Duration timeout)
+    {
+        return awaitNotification(n -> true, timeout);
+    }
+
+    /**
+     * Waits for a notification that matches and takes it, leaving others queued.
+     *
+     * @param match   which notification to take, e.g. {@code n -> n.sender().equals("prefill-0")}.
+     * @param timeout the most to wait.
+     * @return the notification.
+     * @throws FerryException TIMED_OUT at the deadline; CANCELED when interrupted or the agent closes.
+     */
+    public Notification awaitNotification(final Predicate<Notification> match, final Duration timeout)
+    {
+        Objects.requireNonNull(match, "match");
+        Objects.requireNonNull(timeout, "timeout");
+        return notifications.await(match, timeout, name);
+    }
+
+    // ------------------------------------------------------------------------------------------ lifecycle
+
+    /**
+     * @return true once {@link #close()} was called.
+     */
+    public boolean isClosed()
+    {
+        return closed.get();
+    }
+
+    /**
+     * Stops the agent: closes its backends (stopping their threads; transfers in progress fail with CANCELED),
+     * drops registrations and peers, and wakes notification waiters. Idempotent.
+     */
+    public void close()
+    {
+        if (!closed.compareAndSet(false, true))
+        {
+            return;
+        }
+        notifications.close();
+        for (final Backend b : backends)
+        {
+            closeQuietly(b);
+        }
+        synchronized (registrationLock)
+        {
+            for (final RegionIndex<LocalRegion> index : localRegions.values())
+            {
+                for (final LocalRegion r : index.entries())
+                {
+                    r.live = false;
+                }
+            }
+            localRegions = new EnumMap<>(MemoryKind.class);
+            localEpoch++;
+        }
+        synchronized (peerLock)
+        {
+            peers.clear();
+        }
+        LIVE_NAMES.remove(name);
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    public String toString()
+    {
+        return "Agent{" + name + ", backends=" + backendNames() + (closed.get() ? ", closed" : "") + "}";
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    Instant instantOf(final long nanoTime)
+    {
+        return epochBase.plusNanos(nanoTime - nanoBase);
+    }
+
+    List<String> backendNames(final long mask)
+    {
+        final List<String> names = new ArrayList<>();
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            if (0 != (mask & (1L << slot)))
+            {
+                names.add(backends[slot].name());
+            }
+        }
+        return names;
+    }
+
+    private String describeBackends()
+    {
+        final StringBuilder sb = new StringBuilder();
+        for (final Backend b : backends)
+        {
+            sb.append(sb.isEmpty() ? "" : ", ").append(b.name()).append(' ').append(b.memoryKinds());
+        }
+        return sb.isEmpty() ? "none" : sb.toString();
+    }
+
+    private int slotOf(final String backendName)
+    {
+        for (int slot = 0; slot < backends.length; slot++)
+        {
+            if (backends[slot].name().equals(backendName))
+            {
+                return slot;
+            }
+        }
+        return -1;
+    }
+
+    private RegionIndex<LocalRegion> localIndex(final MemoryKind kind)
+    {
+        final RegionIndex<LocalRegion> index = localRegions.get(kind);
+        return null == index ? RegionIndex.empty() : index;
+    }
+
+    private PeerState requirePeer(final String peer)
+    {
+        final PeerState ps = peers.get(peer);
+        if (null == ps)
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "no metadata of peer '" + peer + "' is loaded in agent '" +
+                name + "'");
+        }
+        return ps;
+    }
+
+    private void requireRemoteBackend()
+    {
+        if (0 == remoteMask)
+        {
+            throw FerryException.invalid("agent '" + name + "' has no backend that serves remote peers (backends: " +
+                describeBackends() + ")");
+        }
+    }
+
+    private static void requireNonEmpty(final DescList descs)
+    {
+        Objects.requireNonNull(descs, "descs");
+        if (descs.isEmpty())
+        {
+            throw FerryException.invalid("descriptor list is empty");
+        }
+    }
+
+    private void checkOpen()
+    {
+        if (closed.get())
+        {
+            throw new FerryException(ErrorCode.NOT_ALLOWED, "agent '" + name + "' is closed");
+        }
+    }
+
+    private static Map<String, Map<String, String>> defaultBackends()
+    {
+        final Map<String, Map<String, String>> all = new LinkedHashMap<>();
+        for (final String n : availableBackends())
+        {
+            all.put(n, Map.of());
+        }
+        return all;
+    }
+
+    private static BackendProvider provider(final String backendName)
+    {
+        for (final BackendProvider p : Providers.ALL)
+        {
+            if (p.name().equals(backendName))
+            {
+                return p;
+            }
+        }
+        final List<String> known = new ArrayList<>();
+        Providers.ALL.forEach(p -> known.add(p.name()));
+        throw new FerryException(ErrorCode.NOT_FOUND, "backend '" + backendName + "' is not on the class path " +
+            "(found: " + known + ")");
+    }
+
+    private static Map<String, String> effectiveParams(
+        final BackendProvider provider, final Map<String, String> overrides)
+    {
+        final Map<String, String> p = new LinkedHashMap<>(provider.defaultParams());
+        for (final Map.Entry<String, String> e : overrides.entrySet())
+        {
+            if (!p.containsKey(e.getKey()))
+            {
+                throw FerryException.invalid("backend " + provider.name() + " has no parameter '" + e.getKey() +
+                    "' (known: " + p.keySet() + ")");
+            }
+            p.put(e.getKey(), e.getValue());
+        }
+        return p;
+    }
+
+    private static void closeQuietly(final Backend b)
+    {
+        try
+        {
+            b.close();
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "closing backend " + b.name() + " failed", ex);
+        }
+    }
+
+    private static void deregisterQuietly(final Backend b, final MemoryHandle h)
+    {
+        try
+        {
+            b.deregister(h);
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "deregistration on backend " + b.name() + " failed", ex);
+        }
+    }
+
+    private static void disconnectQuietly(final Backend b, final String peer)
+    {
+        try
+        {
+            b.disconnect(peer);
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "disconnecting " + b.name() + " from " + peer + " failed", ex);
+        }
+    }
+
+    /** The distinct local regions a transfer touches, collected without a set while they repeat. */
+    private static final class DistinctRegions
+    {
+        private final Set<LocalRegion> set = Collections.newSetFromMap(new IdentityHashMap<>());
+
+        void add(final LocalRegion r)
+        {
+            set.add(r);
+        }
+
+        LocalRegion[] toArray()
+        {
+            return set.toArray(new LocalRegion[0]);
+        }
+    }
+
+    /** Backend providers found on the class path, once, in default preference order. */
+    private static final class Providers
+    {
+        static final List<BackendProvider> ALL = load();
+
+        private static List<BackendProvider> load()
+        {
+            final List<BackendProvider> found = new ArrayList<>();
+            for (final BackendProvider p : java.util.ServiceLoader.load(BackendProvider.class, Agent.class
+                .getClassLoader()))
+            {
+                found.add(p);
+            }
+            found.sort(java.util.Comparator.comparing((BackendProvider p) -> !"LOCAL".equals(p.name()))
+                .thenComparing(BackendProvider::name));
+            return List.copyOf(found);
+        }
+    }
+
+    private final class Context implements BackendContext
+    {
+        public String agentName()
+        {
+            return name;
+        }
+
+        public Duration defaultTimeout()
+        {
+            return config.defaultTimeout();
+        }
+
+        public void deliverNotification(final String sender, final byte[] payload)
+        {
+            notifications.add(new Notification(sender, payload));
+        }
+
+        public void peerDisconnected(final String peer, final String reason)
+        {
+            if (null != dropPeer(peer))
+            {
+                LOG.log(System.Logger.Level.WARNING, "agent " + name + " lost peer " + peer + ": " + reason +
+                    "; its metadata was dropped");
+            }
+        }
+    }
+}

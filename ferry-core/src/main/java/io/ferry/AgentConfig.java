@@ -1,0 +1,169 @@
+package io.ferry;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How to build an {@link Agent}: its name, the backends to create (in order of preference) with their parameters,
+ * and the default deadline of its waits. Immutable; made with {@link #builder(String)}.
+ */
+public final class AgentConfig
+{
+    /** Default deadline for waits that are given none. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+    private final String name;
+    private final Map<String, Map<String, String>> backends;
+    private final Duration defaultTimeout;
+
+    private AgentConfig(final Builder b)
+    {
+        this.name = b.name;
+        this.backends = null == b.backends ? null : Collections.unmodifiableMap(new LinkedHashMap<>(b.backends));
+        this.defaultTimeout = b.defaultTimeout;
+    }
+
+    /**
+     * @param name the agent's name: non-empty, unique among the agents that will exchange metadata.
+     * @return a builder.
+     */
+    public static Builder builder(final String name)
+    {
+        return new Builder(name);
+    }
+
+    /**
+     * @return the agent's name.
+     */
+    public String name()
+    {
+        return name;
+    }
+
+    /**
+     * @return backend name to parameters, in order of preference; null means every available backend with its
+     * default parameters.
+     */
+    public Map<String, Map<String, String>> backends()
+    {
+        return backends;
+    }
+
+    /**
+     * @return the deadline of waits given none.
+     */
+    public Duration defaultTimeout()
+    {
+        return defaultTimeout;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    public String toString()
+    {
+        return "AgentConfig{name=" + name + ", backends=" + (null == backends ? "all available" : backends.keySet()) +
+            ", defaultTimeout=" + defaultTimeout + "}";
+    }
+
+    /**
+     * Fills in an {@link AgentConfig}; not thread-safe.
+     */
+    public static final class Builder
+    {
+        private final String name;
+        private LinkedHashMap<String, Map<String, String>> backends;
+        private Duration defaultTimeout = DEFAULT_TIMEOUT;
+
+        Builder(final String name)
+        {
+            this.name = name;
+        }
+
+        /**
+         * Creates exactly these backends, in this order of preference, with default parameters. An empty list
+         * makes an agent with no backend (it can still decode metadata).
+         *
+         * @param names backend names, e.g. "LOCAL".
+         * @return this builder.
+         */
+        public Builder backends(final String... names)
+        {
+            return backends(List.of(names));
+        }
+
+        /**
+         * @param names backend names in order of preference.
+         * @return this builder.
+         * @throws FerryException INVALID_PARAM when a name is repeated.
+         */
+        public Builder backends(final List<String> names)
+        {
+            backends = new LinkedHashMap<>();
+            for (final String n : names)
+            {
+                backend(n, Map.of());
+            }
+            return this;
+        }
+
+        /**
+         * Adds one backend with parameters (unknown parameters are refused when the agent is created).
+         *
+         * @param backendName the backend.
+         * @param params      parameter overrides.
+         * @return this builder.
+         * @throws FerryException INVALID_PARAM when the backend was already added.
+         */
+        public Builder backend(final String backendName, final Map<String, String> params)
+        {
+            Objects.requireNonNull(backendName, "backendName");
+            if (null == backends)
+            {
+                backends = new LinkedHashMap<>();
+            }
+            if (backends.containsKey(backendName))
+            {
+                throw FerryException.invalid("backend " + backendName + " is listed twice for agent '" + name + "'");
+            }
+            backends.put(backendName, Map.copyOf(params));
+            return this;
+        }
+
+        /**
+         * @param timeout deadline for waits given none; positive.
+         * @return this builder.
+         */
+        public Builder defaultTimeout(final Duration timeout)
+        {
+            if (null == timeout || timeout.isNegative() || timeout.isZero())
+            {
+                throw FerryException.invalid("default timeout must be positive, got " + timeout);
+            }
+            this.defaultTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @return the configuration.
+         * @throws FerryException INVALID_PARAM for an empty or blank name.
+         */
+        public AgentConfig build()
+        {
+            if (null == name || name.isBlank())
+            {
+                throw FerryException.invalid("agent name must be non-empty");
+            }
+            if (name.length() > 255 || name.chars().anyMatch(Character::isISOControl))
+            {
+                throw FerryException.invalid("agent name must be at most 255 characters without control " +
+                    "characters: '" + name.replaceAll("\\p{Cntrl}", "?") + "'");
+            }
+            return new AgentConfig(this);
+        }
+    }
+}

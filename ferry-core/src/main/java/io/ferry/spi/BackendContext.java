@@ -1,0 +1,36 @@
+package io.ferry.spi;
+
+import java.time.Duration;
+
+/**
+ * What an agent offers the backends it creates.
+ */
+public interface BackendContext
+{
+    /**
+     * @return the owning agent's name (the sender name of its notifications).
+     */
+    String agentName();
+
+    /**
+     * @return the agent's default deadline for waits.
+     */
+    Duration defaultTimeout();
+
+    /**
+     * Hands a notification that arrived from a peer to the agent; may be called from any thread.
+     *
+     * @param sender  the peer's agent name.
+     * @param payload the message (not copied; the backend must not reuse the array).
+     */
+    void deliverNotification(String sender, byte[] payload);
+
+    /**
+     * Tells the agent that a peer can no longer be reached: the agent drops its metadata, so that later
+     * transfers to it fail fast with NOT_FOUND until it is loaded again.
+     *
+     * @param peer   the peer's agent name.
+     * @param reason why, for the log.
+     */
+    void peerDisconnected(String peer, String reason);
+}

@@ -1,0 +1,43 @@
+package io.ferry.spi;
+
+import io.ferry.MemoryKind;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Names a backend and creates its instances; found with {@link java.util.ServiceLoader}.
+ */
+public interface BackendProvider
+{
+    /**
+     * @return the backend's name, upper case, e.g. "LOCAL" or "TCP".
+     */
+    String name();
+
+    /**
+     * @return the memory kinds the backend registers and moves.
+     */
+    Set<MemoryKind> memoryKinds();
+
+    /**
+     * @return every parameter the backend understands, with its default value.
+     */
+    Map<String, String> defaultParams();
+
+    /**
+     * @return why the backend cannot run on this host (no driver, no device), or null when it can.
+     */
+    default String unavailableReason()
+    {
+        return null;
+    }
+
+    /**
+     * @param context what the agent offers its backends.
+     * @param params  every parameter, defaults filled in (unknown ones were refused by the agent).
+     * @return a running backend.
+     * @throws io.ferry.FerryException BACKEND or INVALID_PARAM when it cannot start.
+     */
+    Backend create(BackendContext context, Map<String, String> params);
+}
