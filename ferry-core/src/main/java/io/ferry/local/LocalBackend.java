@@ -17,8 +17,14 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Copies between DRAM regions of agents in this JVM. A post runs on the caller's thread and completes before it
@@ -31,17 +37,34 @@ import java.util.concurrent.ConcurrentHashMap;
 final class LocalBackend implements Backend
 {
     private static final String INFO_PREFIX = "ferry-local/1 ";
+    private static final System.Logger LOG = System.getLogger(LocalBackend.class.getName());
+    private static final Object RUNNING = new Object();
 
     private final BackendContext context;
     private final long id;
     private final ConcurrentHashMap<Long, LocalMemory> byKey = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LocalBackend> peers = new ConcurrentHashMap<>();
+    private final ExecutorService copyThreads;
     private volatile boolean closed;
 
-    LocalBackend(final BackendContext context)
+    LocalBackend(final BackendContext context, final int threads)
     {
         this.context = context;
         this.id = LocalDirectory.add(this);
+        if (threads > 0)
+        {
+            final AtomicInteger n = new AtomicInteger();
+            copyThreads = Executors.newFixedThreadPool(threads, r ->
+            {
+                final Thread t = new Thread(r, "ferry-local-" + context.agentName() + "-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        else
+        {
+            copyThreads = null;
+        }
     }
 
     String agentName()
@@ -224,10 +247,57 @@ final class LocalBackend implements Backend
                 throw new FerryException(ErrorCode.NOT_FOUND, m + " was deregistered after this transfer was made");
             }
         }
-        copy(req);
+        if (null == copyThreads)
+        {
+            copy(req);
+            finish(req, notification);
+            return;
+        }
+        final QueuedCopy task = new QueuedCopy(req, notification);
+        req.pending.set(task);
+        try
+        {
+            copyThreads.execute(task);
+        }
+        catch (final RejectedExecutionException ex)
+        {
+            req.pending.set(null);
+            throw new FerryException(ErrorCode.CANCELED, "LOCAL backend of agent '" + agentName() + "' is closed");
+        }
+    }
+
+    private void runQueued(final QueuedCopy task)
+    {
+        final LocalRequest req = task.request;
+        final byte[] notification = task.notification;
+        if (!req.pending.compareAndSet(task, RUNNING))
+        {
+            return; // aborted before it started
+        }
+        try
+        {
+            copy(req);
+            finish(req, notification);
+        }
+        catch (final FerryException ex)
+        {
+            req.sink.onFailure(ex);
+        }
+        catch (final RuntimeException ex)
+        {
+            req.sink.onFailure(new FerryException(ErrorCode.BACKEND, "LOCAL copy failed: " + ex, ex));
+        }
+        finally
+        {
+            req.pending.set(null);
+        }
+    }
+
+    private void finish(final LocalRequest req, final byte[] notification)
+    {
         if (null != notification)
         {
-            target.context.deliverNotification(agentName(), notification.clone());
+            req.target.context.deliverNotification(agentName(), notification.clone());
         }
         req.sink.onComplete();
     }
@@ -268,7 +338,9 @@ final class LocalBackend implements Backend
 
     public boolean abort(final BackendRequest request)
     {
-        return true;
+        final LocalRequest req = (LocalRequest)request;
+        final Object state = req.pending.get();
+        return null == state || (RUNNING != state && req.pending.compareAndSet(state, null));
     }
 
     public void sendNotification(final String peer, final byte[] payload)
@@ -289,6 +361,31 @@ final class LocalBackend implements Backend
     public void close()
     {
         closed = true;
+        if (null != copyThreads)
+        {
+            final List<Runnable> neverRun = copyThreads.shutdownNow();
+            for (final Runnable r : neverRun)
+            {
+                final QueuedCopy task = (QueuedCopy)r;
+                if (task.request.pending.compareAndSet(task, null))
+                {
+                    task.request.sink.onFailure(new FerryException(ErrorCode.CANCELED, "LOCAL backend of agent '" +
+                        agentName() + "' was closed before the copy started"));
+                }
+            }
+            try
+            {
+                if (!copyThreads.awaitTermination(context.defaultTimeout().toMillis(), TimeUnit.MILLISECONDS))
+                {
+                    LOG.log(System.Logger.Level.WARNING, "LOCAL copy threads of agent " + agentName() +
+                        " did not stop within " + context.defaultTimeout());
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
         LocalDirectory.remove(id);
         for (final LocalMemory m : byKey.values())
         {
@@ -296,5 +393,23 @@ final class LocalBackend implements Backend
         }
         byKey.clear();
         peers.clear();
+    }
+
+    /** A post waiting for a copy thread. */
+    private final class QueuedCopy implements Runnable
+    {
+        final LocalRequest request;
+        final byte[] notification;
+
+        QueuedCopy(final LocalRequest request, final byte[] notification)
+        {
+            this.request = request;
+            this.notification = notification;
+        }
+
+        public void run()
+        {
+            runQueued(this);
+        }
     }
 }

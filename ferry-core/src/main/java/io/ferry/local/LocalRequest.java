@@ -5,6 +5,8 @@ import io.ferry.spi.BackendRequest;
 import io.ferry.spi.ResolvedDescs;
 import io.ferry.spi.TransferSink;
 
+import java.util.concurrent.atomic.AtomicReference;
+
 /**
  * A prepared LOCAL request: the resolved spans plus the distinct target regions to check on each post.
  */
@@ -17,6 +19,8 @@ final class LocalRequest implements BackendRequest
     final LocalBackend target;
     final LocalMemory[] targetRegions;
     final TransferSink sink;
+    /** Set while a post waits for or runs on a copy thread (async mode only). */
+    final AtomicReference<Object> pending = new AtomicReference<>();
 
     LocalRequest(
         final TransferOp op,

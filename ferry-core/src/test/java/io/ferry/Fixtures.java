@@ -1,0 +1,63 @@
+package io.ferry;
+
+import org.assertj.core.api.ThrowableAssert;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/**
+ * Helpers shared by the tests: uniquely named agents, deterministic memory patterns, error expectations.
+ */
+final class Fixtures
+{
+    private static final AtomicInteger SEQUENCE = new AtomicInteger();
+
+    private Fixtures()
+    {
+    }
+
+    static String unique(final String prefix)
+    {
+        return prefix + "-" + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet();
+    }
+
+    static Agent localAgent(final String prefix)
+    {
+        return Agent.create(AgentConfig.builder(unique(prefix)).backends("LOCAL").build());
+    }
+
+    static void fill(final MemorySegment segment, final long seed)
+    {
+        final SplittableRandom random = new SplittableRandom(seed);
+        final long size = segment.byteSize();
+        long i = 0;
+        for (; i + 8 <= size; i += 8)
+        {
+            segment.set(ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
+        }
+        for (; i < size; i++)
+        {
+            segment.set(ValueLayout.JAVA_BYTE, i, (byte)random.nextInt());
+        }
+    }
+
+    static void assertSameBytes(final MemorySegment expected, final MemorySegment actual)
+    {
+        assertThat(actual.byteSize()).isEqualTo(expected.byteSize());
+        assertThat(MemorySegment.mismatch(expected, 0, expected.byteSize(), actual, 0, actual.byteSize()))
+            .as("first differing byte").isEqualTo(-1L);
+    }
+
+    static FerryException expectError(final ErrorCode code, final ThrowableAssert.ThrowingCallable call)
+    {
+        final FerryException ex = catchThrowableOfType(FerryException.class, call);
+        assertThat(ex).as("expected FerryException " + code).isNotNull();
+        assertThat(ex.code()).as(ex.getMessage()).isEqualTo(code);
+        return ex;
+    }
+}
