@@ -873,14 +873,14 @@ public final class Agent implements AutoCloseable
     {
         final int n = descs.size();
         final Span[] regions = new Span[n];
-        final long[] offsets = new long[n];
-        final long[] lengths = new long[n];
+        final long[] addresses = descs.addressesUnsafe();
+        final long[] lengths = descs.lengthsUnsafe();
         long mask = reachMask;
         Span prev = null;
         for (int i = 0; i < n; i++)
         {
-            final long a = descs.address(i);
-            final long l = descs.length(i);
+            final long a = addresses[i];
+            final long l = lengths[i];
             final long d = descs.deviceId(i);
             Span r = prev;
             if (null == r || !MemoryDesc.covers(r.address(), r.length(), r.deviceId(), a, l, d))
@@ -895,15 +895,13 @@ public final class Agent implements AutoCloseable
                 prev = r;
             }
             regions[i] = r;
-            offsets[i] = a - r.address();
-            lengths[i] = l;
         }
         if (0 == mask)
         {
             throw new FerryException(ErrorCode.NOT_FOUND, "no single backend of agent '" + name + "' holds every " +
                 "descriptor of " + descs + (null == peer ? "" : " for peer '" + peer + "'"));
         }
-        return new PreparedList(this, side, peer, generation, descs.kind(), regions, offsets, lengths, mask);
+        return new PreparedList(this, side, peer, generation, descs.kind(), regions, descs, mask);
     }
 
     /**
@@ -970,12 +968,22 @@ public final class Agent implements AutoCloseable
         final ResolvedDescs rres = new ResolvedDescs(n);
         final boolean loopback = PreparedList.Side.LOOPBACK == remote.side;
         final DistinctRegions touched = new DistinctRegions();
+        final long[] lAddr = local.addresses;
+        final long[] rAddr = remote.addresses;
+        final long[] lLen = local.lengths;
+        final long[] rLen = remote.lengths;
+        final Span[] lRegions = local.regions;
+        final Span[] rRegions = remote.regions;
         Span prevL = null;
         Span prevR = null;
+        MemoryHandle lHandle = null;
+        MemoryHandle rHandle = null;
+        long lBase = 0;
+        long rBase = 0;
         long prevLEnd = -1;
         long prevREnd = -1;
-        final int localCount = local.size();
-        final int remoteCount = remote.size();
+        final int localCount = lRegions.length;
+        final int remoteCount = rRegions.length;
         for (int k = 0; k < n; k++)
         {
             final int li = localIndices[k];
@@ -990,16 +998,31 @@ public final class Agent implements AutoCloseable
                 throw FerryException.invalid("remote index " + ri + " at position " + k + " is out of range [0, " +
                     remoteCount + ")");
             }
-            final long len = local.lengths[li];
-            if (len != remote.lengths[ri])
+            final long len = lLen[li];
+            if (len != rLen[ri])
             {
                 throw FerryException.invalid("pair " + k + ": local descriptor " + li + " is " + len +
-                    " B but remote descriptor " + ri + " is " + remote.lengths[ri] + " B");
+                    " B but remote descriptor " + ri + " is " + rLen[ri] + " B");
             }
-            final Span lr = local.regions[li];
-            final Span rr = remote.regions[ri];
-            final long lo = local.offsets[li];
-            final long ro = remote.offsets[ri];
+            final Span lr = lRegions[li];
+            final Span rr = rRegions[ri];
+            if (lr != prevL)
+            {
+                lHandle = local.handle(li, slot);
+                lBase = lr.address();
+                touched.add((LocalRegion)lr);
+            }
+            if (rr != prevR)
+            {
+                rHandle = remote.handle(ri, slot);
+                rBase = rr.address();
+                if (loopback)
+                {
+                    touched.add((LocalRegion)rr);
+                }
+            }
+            final long lo = lAddr[li] - lBase;
+            final long ro = rAddr[ri] - rBase;
             if (lr == prevL && rr == prevR && lo == prevLEnd && ro == prevREnd)
             {
                 lres.extendLast(len);
@@ -1007,16 +1030,8 @@ public final class Agent implements AutoCloseable
             }
             else
             {
-                lres.add(local.handle(li, slot), lo, len);
-                rres.add(remote.handle(ri, slot), ro, len);
-                if (lr != prevL)
-                {
-                    touched.add((LocalRegion)lr);
-                }
-                if (loopback && rr != prevR)
-                {
-                    touched.add((LocalRegion)rr);
-                }
+                lres.add(lHandle, lo, len);
+                rres.add(rHandle, ro, len);
             }
             prevL = lr;
             prevR = rr;

@@ -120,6 +120,16 @@ public final class DescList
         return builder(kind, 0).build();
     }
 
+    long[] addressesUnsafe()
+    {
+        return addresses;
+    }
+
+    long[] lengthsUnsafe()
+    {
+        return lengths;
+    }
+
     /**
      * @return the memory kind of every descriptor.
      */

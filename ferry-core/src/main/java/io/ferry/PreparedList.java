@@ -24,7 +24,8 @@ public final class PreparedList
     final long generation;
     final MemoryKind kind;
     final Span[] regions;
-    final long[] offsets;
+    /** The prepared list's own descriptor arrays (immutable, shared, not copied). */
+    final long[] addresses;
     final long[] lengths;
     final long backendMask;
 
@@ -35,8 +36,7 @@ public final class PreparedList
         final long generation,
         final MemoryKind kind,
         final Span[] regions,
-        final long[] offsets,
-        final long[] lengths,
+        final DescList descs,
         final long backendMask)
     {
         this.agent = agent;
@@ -45,8 +45,8 @@ public final class PreparedList
         this.generation = generation;
         this.kind = kind;
         this.regions = regions;
-        this.offsets = offsets;
-        this.lengths = lengths;
+        this.addresses = descs.addressesUnsafe();
+        this.lengths = descs.lengthsUnsafe();
         this.backendMask = backendMask;
     }
 

@@ -139,6 +139,21 @@ public class PostPathBenchmark
         return t;
     }
 
+    /** Diagnostic: prepare both lists only. */
+    @Benchmark
+    public PreparedList prepareOnly()
+    {
+        initiator.prepare(localDescs);
+        return initiator.prepare(peer, remoteDescs);
+    }
+
+    /** Diagnostic: make only. */
+    @Benchmark
+    public Transfer makeOnly()
+    {
+        return initiator.transfer(TransferOp.WRITE, local, localIdx, remote, remoteIdx, TransferOptions.NONE);
+    }
+
     /** make + post + completion from lists prepared once (the fast path a KV connector uses). */
     @Benchmark
     public Transfer makePostComplete()
