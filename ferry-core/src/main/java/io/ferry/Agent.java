@@ -1462,6 +1462,11 @@ public final class Agent implements AutoCloseable
             notifications.add(new Notification(sender, payload));
         }
 
+        public void deliverFailureNotification(final String sender, final byte[] payload, final String reason)
+        {
+            notifications.add(new Notification(sender, payload, null == reason ? "unknown" : reason));
+        }
+
         public void peerDisconnected(final String peer, final String reason)
         {
             if (null != dropPeer(peer))

@@ -26,6 +26,15 @@ public interface BackendContext
     void deliverNotification(String sender, byte[] payload);
 
     /**
+     * Hands a failure notification to the agent: a peer's push with this notification payload failed.
+     *
+     * @param sender  the peer's agent name.
+     * @param payload the notification the failed transfer carried.
+     * @param reason  why it failed.
+     */
+    void deliverFailureNotification(String sender, byte[] payload, String reason);
+
+    /**
      * Tells the agent that a peer can no longer be reached: the agent drops its metadata, so that later
      * transfers to it fail fast with NOT_FOUND until it is loaded again.
      *

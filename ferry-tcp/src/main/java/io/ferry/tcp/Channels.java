@@ -1,0 +1,96 @@
+package io.ferry.tcp;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+
+/**
+ * Blocking full reads and writes on a socket channel.
+ */
+final class Channels
+{
+    private Channels()
+    {
+    }
+
+    static void readFully(final SocketChannel ch, final ByteBuffer buf) throws IOException
+    {
+        while (buf.hasRemaining())
+        {
+            if (ch.read(buf) < 0)
+            {
+                throw new EOFException("connection closed by the peer");
+            }
+        }
+    }
+
+    static void readFully(final SocketChannel ch, final ByteBuffer[] iov, final int offset, final int count,
+        final long total) throws IOException
+    {
+        long left = total;
+        int first = offset;
+        final int end = offset + count;
+        while (left > 0)
+        {
+            final long n = ch.read(iov, first, end - first);
+            if (n < 0)
+            {
+                throw new EOFException("connection closed by the peer");
+            }
+            left -= n;
+            while (first < end && !iov[first].hasRemaining())
+            {
+                first++;
+            }
+        }
+    }
+
+    static void writeFully(final SocketChannel ch, final ByteBuffer[] iov, final int count) throws IOException
+    {
+        int first = 0;
+        while (first < count)
+        {
+            ch.write(iov, first, count - first);
+            while (first < count && !iov[first].hasRemaining())
+            {
+                first++;
+            }
+        }
+    }
+
+    static void writeFully(final SocketChannel ch, final ByteBuffer buf) throws IOException
+    {
+        while (buf.hasRemaining())
+        {
+            ch.write(buf);
+        }
+    }
+
+    /** Reads and drops {@code count} bytes through a scratch buffer. */
+    static void skip(final SocketChannel ch, final ByteBuffer scratch, final long count) throws IOException
+    {
+        long left = count;
+        while (left > 0)
+        {
+            scratch.clear().limit((int)Math.min(scratch.capacity(), left));
+            readFully(ch, scratch);
+            left -= scratch.limit();
+        }
+    }
+
+    static void closeQuietly(final java.io.Closeable c)
+    {
+        if (null != c)
+        {
+            try
+            {
+                c.close();
+            }
+            catch (final IOException ignore)
+            {
+                // closing anyway
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+package io.ferry.tcp;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The target side of one connection: handshake, then WRITE, READ_REQ and NOTIFY frames served in order on one
+ * thread. Every span is checked against the registered regions before a byte moves; a refused request is answered
+ * with a status and its payload skipped, a malformed frame closes the connection. Nothing a peer sends can make
+ * this agent read or write outside a live registered region.
+ */
+final class InboundConnection implements Runnable
+{
+    private static final System.Logger LOG = System.getLogger(InboundConnection.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final int MAX_NOTIFICATION = 16 << 20;
+
+    private final TcpBackend backend;
+    private final SocketChannel channel;
+    private final String remote;
+    private final ByteBuffer header = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED);
+    private final ByteBuffer spans = ByteBuffer.allocateDirect(Frames.MAX_SPANS * Frames.SPAN_LENGTH);
+    private final ByteBuffer reply = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED + 1024);
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
+    private final ViewCache views = new ViewCache(2 * Frames.MAX_SPANS);
+    private final Map<Long, Boolean> seenNotifications = new LinkedHashMap<>(64, 0.75f, false)
+    {
+        protected boolean removeEldestEntry(final Map.Entry<Long, Boolean> eldest)
+        {
+            return size() > 8192;
+        }
+    };
+    private String initiator = "?";
+
+    InboundConnection(final TcpBackend backend, final SocketChannel channel, final String remote)
+    {
+        this.backend = backend;
+        this.channel = channel;
+        this.remote = remote;
+    }
+
+    public void run()
+    {
+        try
+        {
+            if (!handshake())
+            {
+                return;
+            }
+            while (serveOne())
+            {
+                header.clear();
+            }
+        }
+        catch (final IOException ex)
+        {
+            if (!backend.closing())
+            {
+                LOG.log(System.Logger.Level.DEBUG, () -> "TCP agent " + backend.agentName() + ": connection from " +
+                    initiator + " at " + remote + " ended: " + ex);
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": closing connection from " +
+                initiator + " at " + remote + ": " + ex, ex);
+        }
+        finally
+        {
+            backend.watchdog.clear(channel);
+            Channels.closeQuietly(channel);
+            backend.inboundClosed(this);
+        }
+    }
+
+    void close()
+    {
+        Channels.closeQuietly(channel);
+    }
+
+    private boolean handshake() throws IOException
+    {
+        backend.watchdog.deadline(channel, backend.config.connectTimeoutMs());
+        final byte[] nonce = new byte[Frames.CHALLENGE_LENGTH];
+        RANDOM.nextBytes(nonce);
+        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH);
+        Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_LENGTH, 0);
+        Channels.writeFully(channel, challenge.put(nonce).flip());
+
+        final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
+        Channels.readFully(channel, h);
+        final String bad = Frames.checkHeader(h, 2 * (2 + Frames.MAX_NAME) + 4 + Frames.MAC_LENGTH);
+        if (null != bad || Frames.HELLO != h.get(3))
+        {
+            return refuse(null == bad ? "expected HELLO, got " + Frames.typeName(h.get(3)) : bad);
+        }
+        final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
+        Channels.readFully(channel, body);
+        final Handshake.Hello hello;
+        try
+        {
+            hello = Handshake.Hello.parse(body.flip());
+        }
+        catch (final IllegalArgumentException | java.nio.BufferUnderflowException ex)
+        {
+            return refuse("malformed HELLO: " + ex.getMessage());
+        }
+        initiator = hello.initiator();
+        if (!backend.agentName().equals(hello.target()))
+        {
+            return refuse("this is agent '" + backend.agentName() + "', not '" + hello.target() + "'");
+        }
+        if (null != backend.config.authSecret() && !Handshake.macMatches(
+            Handshake.mac(backend.config.authSecret(), nonce, hello.initiator(), hello.target()), hello.mac()))
+        {
+            return refuse("authentication failed (wrong or missing auth_secret)");
+        }
+        final ByteBuffer ok = ByteBuffer.allocate(Frames.HEADER_LENGTH);
+        Frames.putHeader(ok, Frames.HELLO_OK, 0, 0);
+        Channels.writeFully(channel, ok.flip());
+        backend.watchdog.clear(channel);
+        return true;
+    }
+
+    private boolean refuse(final String reason) throws IOException
+    {
+        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused a connection from " +
+            initiator + " at " + remote + ": " + reason);
+        sendReply(Frames.ACK, 0, Frames.MALFORMED, reason);
+        return false;
+    }
+
+    /** Serves one frame; false when the connection should close. */
+    private boolean serveOne() throws IOException
+    {
+        header.clear().limit(Frames.HEADER_LENGTH);
+        Channels.readFully(channel, header);
+        final String bad = Frames.checkHeader(header, backend.config.maxFrameBytes());
+        if (null != bad)
+        {
+            return protocolError(bad);
+        }
+        final int type = header.get(3);
+        final int body = header.getInt(4);
+        final long id = header.getLong(8);
+        return switch (type)
+        {
+            case Frames.WRITE, Frames.READ_REQ -> serveChunk(type, body, id);
+            case Frames.NOTIFY -> serveNotify(body, id);
+            case Frames.CLOSE -> false;
+            default -> protocolError("unexpected " + Frames.typeName(type) + " from an initiator");
+        };
+    }
+
+    private boolean serveChunk(final int type, final int body, final long id) throws IOException
+    {
+        if (body < Frames.CHUNK_FIXED)
+        {
+            return protocolError(Frames.typeName(type) + " body of " + body + " bytes is too short");
+        }
+        header.limit(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED);
+        Channels.readFully(channel, header);
+        final int count = Short.toUnsignedInt(header.getShort(Frames.HEADER_LENGTH));
+        final int flags = header.getShort(Frames.HEADER_LENGTH + 2);
+        final int expectedCrc = header.getInt(Frames.HEADER_LENGTH + 4);
+        final long spanBytes = (long)count * Frames.SPAN_LENGTH;
+        if (0 == count || count > Frames.MAX_SPANS || Frames.CHUNK_FIXED + spanBytes > body)
+        {
+            return protocolError(Frames.typeName(type) + " with " + count + " spans does not fit its " + body +
+                "-byte body");
+        }
+        spans.clear().limit((int)spanBytes);
+        Channels.readFully(channel, spans);
+        final long payload = body - Frames.CHUNK_FIXED - spanBytes;
+        long total = 0;
+        short status = Frames.OK;
+        String reason = "";
+        final RegionTable table = backend.regions();
+        TcpRegion last = null;
+        for (int i = 0; i < count; i++)
+        {
+            final int at = i * Frames.SPAN_LENGTH;
+            final long key = spans.getLong(at);
+            final long offset = spans.getLong(at + 8);
+            final long length = Integer.toUnsignedLong(spans.getInt(at + 16));
+            total += length;
+            if (Frames.OK != status)
+            {
+                continue;
+            }
+            final TcpRegion r = null != last && last.key == key ? last : table.get(key);
+            if (null == r || !r.live)
+            {
+                status = Frames.BAD_REGION;
+                reason = "span " + i + ": no registered region has key " + Long.toHexString(key);
+            }
+            else if (!r.contains(offset, length))
+            {
+                status = Frames.OUT_OF_BOUNDS;
+                reason = "span " + i + ": [" + offset + ", +" + length + ") lies outside " + r;
+            }
+            last = r;
+        }
+        final boolean write = Frames.WRITE == type;
+        if ((write && total != payload) || (!write && 0 != payload))
+        {
+            return protocolError(Frames.typeName(type) + " spans add up to " + total + " bytes but " + payload +
+                " payload bytes follow");
+        }
+        if (Frames.OK != status)
+        {
+            LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused " +
+                Frames.typeName(type) + " from " + initiator + " at " + remote + ": " + reason);
+            if (write)
+            {
+                Channels.skip(channel, scratch, payload);
+            }
+            sendReply(write ? Frames.ACK : Frames.READ_DATA, id, status, reason);
+            return true;
+        }
+        final int iov = fillViews(count, table);
+        if (write)
+        {
+            Channels.readFully(channel, views.iov, 1, iov, payload);
+            if (0 != (flags & Frames.FLAG_CRC) && views.checksum(iov) != expectedCrc)
+            {
+                LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": chunk from " + initiator +
+                    " failed its CRC32C");
+                sendReply(Frames.ACK, id, Frames.CRC_MISMATCH, "payload failed its CRC32C");
+                return true;
+            }
+            sendReply(Frames.ACK, id, Frames.OK, "");
+            return true;
+        }
+        final boolean useCrc = 0 != (flags & Frames.FLAG_CRC) || backend.config.crc32c();
+        reply.clear();
+        Frames.putHeader(reply, Frames.READ_DATA, (int)(Frames.REPLY_FIXED + total), id);
+        reply.putShort(Frames.OK).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(useCrc ? views.checksum(iov) : 0).flip();
+        views.iov[0] = reply;
+        Channels.writeFully(channel, views.iov, iov + 1);
+        return true;
+    }
+
+    private int fillViews(final int count, final RegionTable table)
+    {
+        int iov = 0;
+        TcpRegion last = null;
+        for (int i = 0; i < count; i++)
+        {
+            final int at = i * Frames.SPAN_LENGTH;
+            final long key = spans.getLong(at);
+            final TcpRegion r = null != last && last.key == key ? last : table.get(key);
+            iov = Path.addViews(views, iov, r, spans.getLong(at + 8), spans.getInt(at + 16));
+            last = r;
+        }
+        return iov;
+    }
+
+    private boolean serveNotify(final int body, final long id) throws IOException
+    {
+        if (body < Frames.NOTIFY_FIXED || body > MAX_NOTIFICATION + Frames.NOTIFY_FIXED)
+        {
+            return protocolError("NOTIFY body of " + body + " bytes");
+        }
+        final ByteBuffer b = ByteBuffer.allocate(body);
+        Channels.readFully(channel, b);
+        b.flip();
+        final short kind = b.getShort();
+        b.getShort();
+        final int reasonLength = b.getInt();
+        if (reasonLength < 0 || reasonLength > b.remaining() ||
+            (kind != Frames.NOTIFY_DATA && kind != Frames.NOTIFY_STANDALONE && kind != Frames.NOTIFY_FAILURE))
+        {
+            return protocolError("malformed NOTIFY (kind " + kind + ", reason of " + reasonLength + " bytes)");
+        }
+        final String reason = new String(b.array(), b.position(), reasonLength, StandardCharsets.UTF_8);
+        b.position(b.position() + reasonLength);
+        final byte[] payload = new byte[b.remaining()];
+        b.get(payload);
+        if (null == seenNotifications.put(id, Boolean.TRUE))
+        {
+            if (Frames.NOTIFY_FAILURE == kind)
+            {
+                backend.context.deliverFailureNotification(initiator, payload, reason);
+            }
+            else
+            {
+                backend.context.deliverNotification(initiator, payload);
+            }
+        }
+        sendReply(Frames.ACK, id, Frames.OK, "");
+        return true;
+    }
+
+    private boolean protocolError(final String what) throws IOException
+    {
+        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": protocol violation by " +
+            initiator + " at " + remote + ", closing the connection: " + what);
+        sendReply(Frames.ACK, 0, Frames.MALFORMED, what);
+        return false;
+    }
+
+    private void sendReply(final byte type, final long id, final short status, final String reason)
+        throws IOException
+    {
+        final byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        final int len = Math.min(text.length, 1024);
+        reply.clear();
+        Frames.putHeader(reply, type, Frames.REPLY_FIXED + len, id);
+        reply.putShort(status).putShort((short)0).putInt(0).put(text, 0, len).flip();
+        Channels.writeFully(channel, reply);
+    }
+}

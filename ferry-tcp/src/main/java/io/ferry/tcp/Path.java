@@ -1,0 +1,250 @@
+package io.ferry.tcp;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+
+/**
+ * One TCP connection to a peer: a sender thread that writes the chunks assigned to it, a receiver thread that
+ * reads acknowledgements and READ data, a congestion window, and the chunks it holds unacknowledged.
+ * Queue and window state are guarded by the link's lock.
+ */
+final class Path
+{
+    final PeerLink link;
+    final int index;
+    final SocketChannel channel;
+    final CongestionController controller;
+    final ArrayDeque<Chunk> sendQueue = new ArrayDeque<>();
+    final ArrayDeque<Chunk> unacked = new ArrayDeque<>();
+    final Condition hasWork;
+    final String description;
+    long inflightBytes;
+    long bytesAcked;
+    volatile boolean dead;
+
+    private final ByteBuffer txHeader;
+    private final ByteBuffer rxHeader = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
+    private final ViewCache txViews;
+    private final ViewCache rxViews;
+    private Thread sender;
+    private Thread receiver;
+
+    Path(final PeerLink link, final int index, final SocketChannel channel, final CongestionController controller,
+        final int maxSpans, final String description)
+    {
+        this.link = link;
+        this.index = index;
+        this.channel = channel;
+        this.controller = controller;
+        this.hasWork = link.lock.newCondition();
+        this.description = description;
+        this.txHeader = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.NOTIFY_FIXED +
+            maxSpans * Frames.SPAN_LENGTH);
+        this.txViews = new ViewCache(2 * maxSpans);
+        this.rxViews = new ViewCache(2 * maxSpans);
+    }
+
+    void start(final String threadPrefix)
+    {
+        sender = new Thread(this::sendLoop, threadPrefix + "-p" + index + "-tx");
+        receiver = new Thread(this::receiveLoop, threadPrefix + "-p" + index + "-rx");
+        sender.setDaemon(true);
+        receiver.setDaemon(true);
+        sender.start();
+        receiver.start();
+    }
+
+    long room()
+    {
+        return controller.windowBytes() - inflightBytes;
+    }
+
+    boolean hasRoomFor(final Chunk c)
+    {
+        return 0 == inflightBytes || inflightBytes + c.bytes <= controller.windowBytes();
+    }
+
+    /** Oldest chunk that was written and is still unacknowledged, or null. Under the link's lock. */
+    Chunk oldestSent()
+    {
+        final Chunk c = unacked.peekFirst();
+        return null != c && 0 != c.sentNs ? c : null;
+    }
+
+    void join(final long millis) throws InterruptedException
+    {
+        if (null != sender)
+        {
+            sender.join(millis);
+        }
+        if (null != receiver)
+        {
+            receiver.join(millis);
+        }
+    }
+
+    boolean threadsAlive()
+    {
+        return (null != sender && sender.isAlive()) || (null != receiver && receiver.isAlive());
+    }
+
+    private void sendLoop()
+    {
+        try
+        {
+            while (true)
+            {
+                final Chunk c = link.nextToSend(this);
+                if (null == c)
+                {
+                    return;
+                }
+                if (c.isNotification())
+                {
+                    writeNotification(c);
+                }
+                else
+                {
+                    writeChunk(c);
+                }
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            link.pathFailed(this, ex);
+        }
+    }
+
+    private void writeChunk(final Chunk c) throws IOException
+    {
+        final TcpRequest r = c.request;
+        final boolean write = io.ferry.TransferOp.WRITE == r.op;
+        final boolean useCrc = write && link.config.crc32c();
+        final ByteBuffer h = txHeader.clear();
+        final int spans = c.pieceCount;
+        final int body = Frames.CHUNK_FIXED + spans * Frames.SPAN_LENGTH + (write ? (int)c.bytes : 0);
+        Frames.putHeader(h, write ? Frames.WRITE : Frames.READ_REQ, body, c.id);
+        h.putShort((short)spans).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(0);
+        final int end = c.firstPiece + spans;
+        int iov = 0;
+        for (int p = c.firstPiece; p < end; p++)
+        {
+            h.putLong(r.remoteKey[p]).putLong(r.remoteOffset[p]).putInt(r.pieceLength[p]);
+            if (write)
+            {
+                iov = addViews(txViews, iov, r.localRegion[p], r.localOffset[p], r.pieceLength[p]);
+            }
+        }
+        if (useCrc)
+        {
+            h.putInt(Frames.HEADER_LENGTH + 4, txViews.checksum(iov));
+        }
+        h.flip();
+        txViews.iov[0] = h;
+        Channels.writeFully(channel, txViews.iov, iov + 1);
+    }
+
+    private void writeNotification(final Chunk c) throws IOException
+    {
+        final byte[] reason = null == c.notifyReason ? new byte[0] :
+            c.notifyReason.getBytes(StandardCharsets.UTF_8);
+        final int body = Frames.NOTIFY_FIXED + reason.length + c.notifyPayload.length;
+        final ByteBuffer h = txHeader.clear();
+        Frames.putHeader(h, Frames.NOTIFY, body, c.id);
+        h.putShort(c.notifyKind).putShort((short)0).putInt(reason.length).flip();
+        Channels.writeFully(channel, new ByteBuffer[] {h, ByteBuffer.wrap(reason), ByteBuffer.wrap(c.notifyPayload)},
+            3);
+    }
+
+    private void receiveLoop()
+    {
+        try
+        {
+            while (!dead)
+            {
+                final ByteBuffer h = rxHeader.clear().limit(Frames.HEADER_LENGTH);
+                Channels.readFully(channel, h);
+                final String bad = Frames.checkHeader(h, link.config.maxFrameBytes());
+                if (null != bad)
+                {
+                    throw new IOException("peer sent a bad frame: " + bad);
+                }
+                final int type = h.get(3);
+                final int body = h.getInt(4);
+                final long id = h.getLong(8);
+                if ((Frames.ACK != type && Frames.READ_DATA != type) || body < Frames.REPLY_FIXED)
+                {
+                    throw new IOException("peer sent " + Frames.typeName(type) + " of " + body + " bytes on a data path");
+                }
+                h.limit(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
+                Channels.readFully(channel, h);
+                final int status = Short.toUnsignedInt(h.getShort(Frames.HEADER_LENGTH));
+                final int flags = h.getShort(Frames.HEADER_LENGTH + 2);
+                final int expectedCrc = h.getInt(Frames.HEADER_LENGTH + 4);
+                final int payload = body - Frames.REPLY_FIXED;
+                if (Frames.OK != status || Frames.ACK == type)
+                {
+                    if (payload > 65536)
+                    {
+                        throw new IOException("reply reason of " + payload + " bytes");
+                    }
+                    final ByteBuffer reason = ByteBuffer.allocate(payload);
+                    Channels.readFully(channel, reason);
+                    link.onReply(this, id, status, new String(reason.array(), StandardCharsets.UTF_8));
+                    continue;
+                }
+                final Chunk c = link.findUnacked(this, id);
+                if (null == c || c.isNotification() || c.bytes != payload)
+                {
+                    throw new IOException("READ_DATA for unknown chunk " + Long.toHexString(id) + " or of wrong size " +
+                        payload);
+                }
+                final TcpRequest r = c.request;
+                int iov = 0;
+                final int end = c.firstPiece + c.pieceCount;
+                for (int p = c.firstPiece; p < end; p++)
+                {
+                    iov = addViews(rxViews, iov, r.localRegion[p], r.localOffset[p], r.pieceLength[p]);
+                }
+                Channels.readFully(channel, rxViews.iov, 1, iov, payload);
+                int outcome = Frames.OK;
+                if (0 != (flags & Frames.FLAG_CRC) && rxViews.checksum(iov) != expectedCrc)
+                {
+                    outcome = Frames.CRC_MISMATCH;
+                }
+                link.onReply(this, id, outcome, Frames.CRC_MISMATCH == outcome ? "READ data failed its CRC32C" : "");
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            link.pathFailed(this, ex);
+        }
+    }
+
+    /** Adds views for a piece, split where it crosses a region window. Returns the new I/O vector count. */
+    static int addViews(final ViewCache views, final int iov, final TcpRegion region, final long offset,
+        final int length)
+    {
+        int n = iov;
+        long off = offset;
+        int left = length;
+        while (left > 0)
+        {
+            final long windowEnd = ((off >>> TcpRegion.WINDOW_SHIFT) + 1) << TcpRegion.WINDOW_SHIFT;
+            final int take = (int)Math.min(left, windowEnd - off);
+            views.set(n++, region, off, take);
+            off += take;
+            left -= take;
+        }
+        return n;
+    }
+
+    public String toString()
+    {
+        return "path " + index + " to '" + link.peer + "' (" + description + ")";
+    }
+}

@@ -1,0 +1,666 @@
+package io.ferry.tcp;
+
+import io.ferry.ErrorCode;
+import io.ferry.FerryException;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Everything the initiator side keeps for one peer: its paths, the chunks waiting for a window, the requests in
+ * progress. Chunks are handed to the path with the most room (or round-robin); a dead path's unacknowledged chunks
+ * go back to the front of the queue for the others; when the last path dies every request fails with
+ * REMOTE_DISCONNECT and the agent drops the peer.
+ */
+final class PeerLink
+{
+    private static final System.Logger LOG = System.getLogger(PeerLink.class.getName());
+    private static final int MAX_CRC_RETRIES = 3;
+
+    final TcpBackend backend;
+    final TcpConfig config;
+    final String peer;
+    final Endpoints.Info endpoints;
+    final ReentrantLock lock = new ReentrantLock();
+    private final ArrayDeque<Chunk> pending = new ArrayDeque<>();
+    private final Set<TcpRequest> active = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final long idPrefix = (ThreadLocalRandom.current().nextLong() & 0x7FFF_FFFFL) << 32;
+    private Path[] paths;
+    private int cursor;
+    private long nextId;
+    private volatile boolean failed;
+    private volatile String failure;
+
+    PeerLink(final TcpBackend backend, final String peer, final Endpoints.Info endpoints)
+    {
+        this.backend = backend;
+        this.config = backend.config;
+        this.peer = peer;
+        this.endpoints = endpoints;
+    }
+
+    /**
+     * Connects every path if not done yet; returns once at least one path is up.
+     *
+     * @throws FerryException REMOTE_DISCONNECT when no path can be connected, naming why.
+     */
+    void ensureConnected()
+    {
+        if (null != paths && !failed)
+        {
+            return;
+        }
+        synchronized (this)
+        {
+            if (failed)
+            {
+                throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "connection to peer '" + peer + "' failed: " +
+                    failure);
+            }
+            if (null != paths)
+            {
+                return;
+            }
+            final List<InetSocketAddress> usable = endpoints.usable();
+            if (usable.isEmpty())
+            {
+                throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "peer '" + peer + "' publishes only loopback " +
+                    "addresses of another host: " + endpoints.addresses());
+            }
+            final List<Path> up = new ArrayList<>();
+            final List<String> errors = new ArrayList<>();
+            for (int i = 0; i < config.paths(); i++)
+            {
+                final InetSocketAddress remote = usable.get(i % usable.size());
+                try
+                {
+                    up.add(connectPath(i, remote));
+                }
+                catch (final IOException | RuntimeException ex)
+                {
+                    errors.add("path " + i + " to " + remote + ": " + ex.getMessage());
+                }
+            }
+            if (up.isEmpty())
+            {
+                throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "cannot connect to peer '" + peer + "': " +
+                    String.join("; ", errors));
+            }
+            if (!errors.isEmpty())
+            {
+                LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": only " + up.size() + " of " +
+                    config.paths() + " paths to '" + peer + "' connected: " + String.join("; ", errors));
+            }
+            lock.lock();
+            try
+            {
+                paths = up.toArray(new Path[0]);
+            }
+            finally
+            {
+                lock.unlock();
+            }
+            for (final Path p : up)
+            {
+                p.start(backend.threadPrefix() + "-" + peer);
+            }
+        }
+    }
+
+    private Path connectPath(final int index, final InetSocketAddress remote) throws IOException
+    {
+        final SocketChannel ch = SocketChannel.open();
+        try
+        {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            if (!config.localAddresses().isEmpty())
+            {
+                ch.bind(new InetSocketAddress(config.localAddresses().get(index % config.localAddresses().size()), 0));
+            }
+            backend.watchdog.deadline(ch, config.connectTimeoutMs());
+            ch.socket().connect(remote, config.connectTimeoutMs());
+            final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH);
+            Channels.readFully(ch, challenge);
+            challenge.flip();
+            final String bad = Frames.checkHeader(challenge, Frames.CHALLENGE_LENGTH);
+            if (null != bad || Frames.CHALLENGE != challenge.get(3) || Frames.CHALLENGE_LENGTH != challenge.getInt(4))
+            {
+                throw new IOException("not a ferry TCP listener (" + (null == bad ? "no challenge" : bad) + ")");
+            }
+            final byte[] nonce = new byte[Frames.CHALLENGE_LENGTH];
+            challenge.position(Frames.HEADER_LENGTH).get(nonce);
+            Channels.writeFully(ch, Handshake.hello(backend.agentName(), peer, index,
+                Handshake.mac(config.authSecret(), nonce, backend.agentName(), peer)));
+            final ByteBuffer reply = ByteBuffer.allocate(Frames.HEADER_LENGTH);
+            Channels.readFully(ch, reply);
+            if (Frames.HELLO_OK != reply.get(3))
+            {
+                final int len = reply.getInt(4);
+                final ByteBuffer why = ByteBuffer.allocate(Math.clamp(len, 0, 4096));
+                Channels.readFully(ch, why);
+                final String reason = why.capacity() > Frames.REPLY_FIXED ? new String(why.array(), Frames.REPLY_FIXED,
+                    why.capacity() - Frames.REPLY_FIXED, java.nio.charset.StandardCharsets.UTF_8) : "no reason";
+                throw new IOException("peer refused the handshake: " + reason);
+            }
+            backend.watchdog.clear(ch);
+            final String description = ch.getLocalAddress() + " -> " + remote;
+            return new Path(this, index, ch, config.newController(), config.maxSpansPerChunk(), description);
+        }
+        catch (final java.nio.channels.ClosedChannelException ex)
+        {
+            backend.watchdog.clear(ch);
+            Channels.closeQuietly(ch);
+            throw new IOException("no connection and handshake within " + config.connectTimeoutMs() + " ms", ex);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            backend.watchdog.clear(ch);
+            Channels.closeQuietly(ch);
+            throw ex;
+        }
+    }
+
+    /**
+     * Starts a post: queues the request's chunks (or, for an empty request, its notification).
+     */
+    void submit(final TcpRequest r, final byte[] notification)
+    {
+        boolean completeNow = false;
+        lock.lock();
+        try
+        {
+            if (failed)
+            {
+                throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "connection to peer '" + peer + "' failed: " +
+                    failure);
+            }
+            if (r.inFlight > 0)
+            {
+                r.renewChunks();
+                r.inFlight = 0;
+            }
+            r.post++;
+            r.active = true;
+            r.notification = notification;
+            r.remaining = r.chunks.length;
+            active.add(r);
+            for (final Chunk c : r.chunks)
+            {
+                c.post = r.post;
+                c.crcRetries = 0;
+                pending.addLast(c);
+            }
+            if (0 == r.remaining)
+            {
+                completeNow = null == notification;
+                if (!completeNow)
+                {
+                    pending.addFirst(new Chunk(r, Frames.NOTIFY_DATA, notification, null));
+                }
+            }
+            dispatchLocked();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        if (completeNow)
+        {
+            finish(r, null);
+        }
+    }
+
+    void sendStandalone(final byte[] payload)
+    {
+        lock.lock();
+        try
+        {
+            if (failed)
+            {
+                throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "connection to peer '" + peer + "' failed: " +
+                    failure);
+            }
+            pending.addLast(new Chunk(null, Frames.NOTIFY_STANDALONE, payload, null));
+            dispatchLocked();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    /** Hands waiting chunks to paths with room. Under the lock. */
+    private void dispatchLocked()
+    {
+        if (null == paths)
+        {
+            return;
+        }
+        while (!pending.isEmpty())
+        {
+            final Chunk c = pending.peekFirst();
+            if (null != c.request && (!c.request.active || c.post != c.request.post))
+            {
+                pending.pollFirst();
+                continue;
+            }
+            final Path p = choose(c);
+            if (null == p)
+            {
+                return;
+            }
+            pending.pollFirst();
+            c.id = idPrefix | (nextId++ & 0xFFFF_FFFFL);
+            c.sentNs = 0;
+            p.sendQueue.addLast(c);
+            p.unacked.addLast(c);
+            p.inflightBytes += c.bytes;
+            if (null != c.request && !c.isNotification())
+            {
+                c.request.inFlight++;
+            }
+            p.hasWork.signal();
+        }
+    }
+
+    private Path choose(final Chunk c)
+    {
+        final int n = paths.length;
+        if ("round_robin".equals(config.pathSelection()))
+        {
+            for (int k = 0; k < n; k++)
+            {
+                final Path p = paths[(cursor + k) % n];
+                if (!p.dead && p.hasRoomFor(c))
+                {
+                    cursor = (cursor + k + 1) % n;
+                    return p;
+                }
+            }
+            return null;
+        }
+        Path best = null;
+        for (final Path p : paths)
+        {
+            if (p.dead || !p.hasRoomFor(c))
+            {
+                continue;
+            }
+            if (null == best || p.room() > best.room() ||
+                (p.room() == best.room() && p.controller.smoothedRttNs() < best.controller.smoothedRttNs()))
+            {
+                best = p;
+            }
+        }
+        return best;
+    }
+
+    /** Blocks the path's sender until a chunk is assigned to it; null once the path is dead. */
+    Chunk nextToSend(final Path p)
+    {
+        lock.lock();
+        try
+        {
+            while (p.sendQueue.isEmpty() && !p.dead)
+            {
+                p.hasWork.awaitUninterruptibly();
+            }
+            if (p.dead)
+            {
+                return null;
+            }
+            final Chunk c = p.sendQueue.pollFirst();
+            c.sentNs = System.nanoTime();
+            return c;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    Chunk findUnacked(final Path p, final long id)
+    {
+        lock.lock();
+        try
+        {
+            for (final Chunk c : p.unacked)
+            {
+                if (c.id == id)
+                {
+                    return c;
+                }
+            }
+            return null;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    /** An ACK or READ_DATA outcome for a chunk or notification sent on {@code p}. */
+    void onReply(final Path p, final long id, final int status, final String reason)
+    {
+        TcpRequest done = null;
+        TcpRequest failedRequest = null;
+        FerryException error = null;
+        final long now = System.nanoTime();
+        lock.lock();
+        try
+        {
+            Chunk c = null;
+            for (final Iterator<Chunk> it = p.unacked.iterator(); it.hasNext(); )
+            {
+                final Chunk u = it.next();
+                if (u.id == id)
+                {
+                    c = u;
+                    it.remove();
+                    break;
+                }
+            }
+            if (null == c)
+            {
+                throw new IllegalStateException("reply for unknown chunk " + Long.toHexString(id));
+            }
+            p.inflightBytes -= c.bytes;
+            final TcpRequest r = c.request;
+            if (null != r && !c.isNotification())
+            {
+                r.inFlight--;
+            }
+            final boolean current = null != r && r.active && c.post == r.post;
+            if (Frames.OK == status)
+            {
+                if (!c.isNotification())
+                {
+                    p.controller.onAck(now, now - c.sentNs, c.bytes);
+                    p.bytesAcked += c.bytes;
+                }
+                if (current)
+                {
+                    if (c.isNotification())
+                    {
+                        done = r;
+                    }
+                    else if (0 == --r.remaining)
+                    {
+                        if (null == r.notification)
+                        {
+                            done = r;
+                        }
+                        else
+                        {
+                            final Chunk n = new Chunk(r, Frames.NOTIFY_DATA, r.notification, null);
+                            n.post = r.post;
+                            pending.addFirst(n);
+                        }
+                    }
+                }
+            }
+            else if (Frames.CRC_MISMATCH == status && c.crcRetries < MAX_CRC_RETRIES && current)
+            {
+                c.crcRetries++;
+                pending.addFirst(c);
+                LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + c + " to '" + peer +
+                    "' failed its CRC32C on " + p + "; resending (" + c.crcRetries + "/" + MAX_CRC_RETRIES + ")");
+            }
+            else if (current)
+            {
+                failedRequest = r;
+                error = new FerryException(Frames.CRC_MISMATCH == status ? ErrorCode.BACKEND : ErrorCode.NOT_ALLOWED,
+                    "peer '" + peer + "' refused " + c + " of " + r + ": " + Frames.statusName(status) + " " + reason);
+            }
+            dispatchLocked();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        if (null != done)
+        {
+            finish(done, null);
+        }
+        if (null != failedRequest)
+        {
+            finish(failedRequest, error);
+        }
+    }
+
+    /** Ends a post (success when error is null); a failed push with a notification tells the target. */
+    void finish(final TcpRequest r, final FerryException error)
+    {
+        final byte[] notification;
+        lock.lock();
+        try
+        {
+            if (!r.active)
+            {
+                return;
+            }
+            r.active = false;
+            active.remove(r);
+            notification = r.notification;
+            if (null != error && io.ferry.TransferOp.WRITE == r.op && null != notification && !failed)
+            {
+                pending.addFirst(new Chunk(null, Frames.NOTIFY_FAILURE, notification, error.getMessage()));
+                dispatchLocked();
+            }
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        if (null == error)
+        {
+            r.sink.onComplete();
+        }
+        else
+        {
+            r.sink.onFailure(error);
+        }
+    }
+
+    /** Aborts a post: its waiting chunks are dropped; chunks on the wire finish harmlessly. */
+    boolean abort(final TcpRequest r)
+    {
+        lock.lock();
+        try
+        {
+            if (r.active)
+            {
+                r.active = false;
+                active.remove(r);
+            }
+            return true;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    /** A path broke: requeue its chunks on the others, or fail the link when none is left. */
+    void pathFailed(final Path p, final Throwable cause)
+    {
+        final List<TcpRequest> lost;
+        final String reason;
+        lock.lock();
+        try
+        {
+            if (p.dead)
+            {
+                return;
+            }
+            p.dead = true;
+            final List<Chunk> requeue = new ArrayList<>(p.unacked);
+            for (int i = requeue.size() - 1; i >= 0; i--)
+            {
+                final Chunk c = requeue.get(i);
+                if (null != c.request && !c.isNotification())
+                {
+                    c.request.inFlight--;
+                }
+                pending.addFirst(c);
+            }
+            p.unacked.clear();
+            p.sendQueue.clear();
+            p.inflightBytes = 0;
+            p.hasWork.signalAll();
+            boolean anyAlive = false;
+            for (final Path other : paths)
+            {
+                anyAlive |= !other.dead;
+            }
+            if (anyAlive)
+            {
+                if (!backend.closing())
+                {
+                    LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + p + " failed (" +
+                        cause + "); " + requeue.size() + " unacknowledged chunks go to the other paths");
+                }
+                dispatchLocked();
+                lost = List.of();
+                reason = null;
+            }
+            else
+            {
+                failed = true;
+                reason = "every path to peer '" + peer + "' failed, last: " + p + ": " + cause;
+                failure = reason;
+                lost = new ArrayList<>(active);
+                pending.clear();
+            }
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        Channels.closeQuietly(p.channel);
+        if (null != reason)
+        {
+            // drop the peer first, so that whoever sees the failure also sees the peer gone
+            if (!backend.closing())
+            {
+                backend.linkFailed(this, reason);
+            }
+            for (final TcpRequest r : lost)
+            {
+                finish(r, new FerryException(ErrorCode.REMOTE_DISCONNECT, reason));
+            }
+        }
+    }
+
+    /** Checks ack deadlines; returns the number of paths it declared dead. */
+    int checkTimeouts(final long nowNs)
+    {
+        final Path[] ps = paths;
+        if (null == ps)
+        {
+            return 0;
+        }
+        int killed = 0;
+        final long limit = config.ackTimeoutMs() * 1_000_000L;
+        for (final Path p : ps)
+        {
+            final Chunk oldest;
+            lock.lock();
+            try
+            {
+                oldest = p.dead ? null : p.oldestSent();
+            }
+            finally
+            {
+                lock.unlock();
+            }
+            if (null != oldest && nowNs - oldest.sentNs > limit)
+            {
+                pathFailed(p, new IOException("no acknowledgement of " + oldest + " within " + config.ackTimeoutMs() +
+                    " ms"));
+                killed++;
+            }
+        }
+        return killed;
+    }
+
+    /** Closes every path and fails what is in progress. */
+    void close(final ErrorCode code, final String why)
+    {
+        final List<TcpRequest> lost;
+        final Path[] ps;
+        lock.lock();
+        try
+        {
+            failed = true;
+            failure = why;
+            lost = new ArrayList<>(active);
+            pending.clear();
+            ps = paths;
+            if (null != ps)
+            {
+                for (final Path p : ps)
+                {
+                    p.dead = true;
+                    p.hasWork.signalAll();
+                }
+            }
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        for (final TcpRequest r : lost)
+        {
+            finish(r, new FerryException(code, why));
+        }
+        if (null != ps)
+        {
+            for (final Path p : ps)
+            {
+                Channels.closeQuietly(p.channel);
+            }
+            for (final Path p : ps)
+            {
+                try
+                {
+                    p.join(5000);
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Test hook: breaks path {@code index} as a network fault would. */
+    void breakPath(final int index) throws IOException
+    {
+        paths[index].channel.shutdownInput();
+        paths[index].channel.shutdownOutput();
+    }
+
+    Path[] paths()
+    {
+        return paths;
+    }
+
+    boolean isFailed()
+    {
+        return failed;
+    }
+}

@@ -1,0 +1,392 @@
+package io.ferry.tcp;
+
+import io.ferry.ErrorCode;
+import io.ferry.FerryException;
+import io.ferry.MemoryKind;
+import io.ferry.TransferOp;
+import io.ferry.spi.Backend;
+import io.ferry.spi.BackendContext;
+import io.ferry.spi.BackendRequest;
+import io.ferry.spi.MemoryHandle;
+import io.ferry.spi.RegionSpec;
+import io.ferry.spi.RemoteRegionSpec;
+import io.ferry.spi.ResolvedDescs;
+import io.ferry.spi.TransferSink;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The TCP backend of one agent: a listener serving peers' READs and WRITEs into this agent's registered regions,
+ * and a {@link PeerLink} per peer for transfers this agent initiates.
+ * <p>
+ * Threads (all stopped by {@link #close()}): one acceptor, one per inbound connection, two per outbound path
+ * (sender, receiver), one watchdog.
+ */
+final class TcpBackend implements Backend
+{
+    private static final System.Logger LOG = System.getLogger(TcpBackend.class.getName());
+
+    final BackendContext context;
+    final TcpConfig config;
+    final Watchdog watchdog;
+    private final ServerSocketChannel server;
+    private final byte[] connectionInfo;
+    private final Thread acceptor;
+    private final Thread watchdogThread;
+    private final ConcurrentHashMap<String, PeerLink> links = new ConcurrentHashMap<>();
+    private final Set<InboundConnection> inbound = Collections.synchronizedSet(
+        Collections.newSetFromMap(new IdentityHashMap<>()));
+    private final List<Thread> inboundThreads = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicInteger inboundCount = new AtomicInteger();
+    private final Object regionLock = new Object();
+    private volatile RegionTable regions = RegionTable.empty();
+    private volatile boolean closing;
+
+    TcpBackend(final BackendContext context, final TcpConfig config)
+    {
+        this.context = context;
+        this.config = config;
+        try
+        {
+            server = ServerSocketChannel.open();
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(new InetSocketAddress(config.listenAddress(), config.listenPort()), 256);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new FerryException(ErrorCode.BACKEND, "TCP backend of agent '" + context.agentName() +
+                "' cannot listen on " + config.listenAddress() + ":" + config.listenPort() + ": " + ex.getMessage(), ex);
+        }
+        final int port = ((InetSocketAddress)localAddressOf(server)).getPort();
+        connectionInfo = Endpoints.encode(Endpoints.advertised(config, port));
+        watchdog = new Watchdog(this::checkLinks, 5);
+        watchdogThread = new Thread(watchdog, threadPrefix() + "-watchdog");
+        watchdogThread.setDaemon(true);
+        watchdogThread.start();
+        acceptor = new Thread(this::acceptLoop, threadPrefix() + "-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    private static java.net.SocketAddress localAddressOf(final ServerSocketChannel ch)
+    {
+        try
+        {
+            return ch.getLocalAddress();
+        }
+        catch (final IOException ex)
+        {
+            throw new FerryException(ErrorCode.BACKEND, "TCP listener has no address: " + ex.getMessage(), ex);
+        }
+    }
+
+    String agentName()
+    {
+        return context.agentName();
+    }
+
+    String threadPrefix()
+    {
+        return "ferry-tcp-" + context.agentName();
+    }
+
+    boolean closing()
+    {
+        return closing;
+    }
+
+    RegionTable regions()
+    {
+        return regions;
+    }
+
+    /**
+     * @return the port the listener is bound to.
+     */
+    int port()
+    {
+        return ((InetSocketAddress)localAddressOf(server)).getPort();
+    }
+
+    PeerLink link(final String peer)
+    {
+        return links.get(peer);
+    }
+
+    private void acceptLoop()
+    {
+        while (!closing)
+        {
+            final SocketChannel ch;
+            try
+            {
+                ch = server.accept();
+            }
+            catch (final ClosedChannelException ex)
+            {
+                return;
+            }
+            catch (final IOException ex)
+            {
+                if (!closing)
+                {
+                    LOG.log(System.Logger.Level.WARNING, "TCP agent " + agentName() + ": accept failed: " + ex);
+                }
+                continue;
+            }
+            try
+            {
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                final String remote = String.valueOf(ch.getRemoteAddress());
+                final InboundConnection conn = new InboundConnection(this, ch, remote);
+                final Thread t = new Thread(conn, threadPrefix() + "-in-" + inboundCount.incrementAndGet());
+                t.setDaemon(true);
+                inbound.add(conn);
+                inboundThreads.add(t);
+                if (closing)
+                {
+                    conn.close();
+                }
+                t.start();
+            }
+            catch (final IOException ex)
+            {
+                Channels.closeQuietly(ch);
+            }
+        }
+    }
+
+    void inboundClosed(final InboundConnection conn)
+    {
+        inbound.remove(conn);
+        inboundThreads.remove(Thread.currentThread());
+    }
+
+    private int checkLinks(final long nowNs)
+    {
+        int n = 0;
+        for (final PeerLink link : links.values())
+        {
+            n += link.checkTimeouts(nowNs);
+        }
+        return n;
+    }
+
+    void linkFailed(final PeerLink link, final String reason)
+    {
+        links.remove(link.peer, link);
+        context.peerDisconnected(link.peer, reason);
+    }
+
+    public String name()
+    {
+        return TcpBackendProvider.NAME;
+    }
+
+    public Set<MemoryKind> memoryKinds()
+    {
+        return Set.of(MemoryKind.DRAM);
+    }
+
+    public boolean supportsRemote()
+    {
+        return true;
+    }
+
+    public boolean supportsLocal()
+    {
+        return false;
+    }
+
+    public boolean supportsNotifications()
+    {
+        return true;
+    }
+
+    @SuppressWarnings("restricted") // a region given by address only: the caller vouches that it stays mapped
+    public MemoryHandle register(final RegionSpec spec)
+    {
+        if (MemoryKind.DRAM != spec.kind())
+        {
+            throw new FerryException(ErrorCode.NOT_SUPPORTED, "TCP moves DRAM only, not " + spec.kind());
+        }
+        final MemorySegment segment = null != spec.segment() ? spec.segment() :
+            MemorySegment.ofAddress(spec.address()).reinterpret(spec.length());
+        final TcpRegion region = new TcpRegion(spec.accessKey(), spec.address(), spec.length(), segment);
+        synchronized (regionLock)
+        {
+            if (null != regions.get(spec.accessKey()))
+            {
+                throw new FerryException(ErrorCode.BACKEND, "access key collision registering " + region);
+            }
+            regions = regions.with(region);
+        }
+        return region;
+    }
+
+    public void deregister(final MemoryHandle handle)
+    {
+        final TcpRegion region = (TcpRegion)handle;
+        region.live = false;
+        synchronized (regionLock)
+        {
+            regions = regions.without(region);
+        }
+    }
+
+    public byte[] connectionInfo()
+    {
+        return connectionInfo.clone();
+    }
+
+    public boolean loadRemoteConnectionInfo(final String peer, final byte[] info)
+    {
+        final Endpoints.Info endpoints = Endpoints.decode(peer, info);
+        if (endpoints.usable().isEmpty())
+        {
+            return false;
+        }
+        final PeerLink old = links.put(peer, new PeerLink(this, peer, endpoints));
+        if (null != old)
+        {
+            old.close(ErrorCode.CANCELED, "peer '" + peer + "' was loaded again");
+        }
+        return true;
+    }
+
+    public byte[] publicData(final MemoryHandle handle)
+    {
+        return new byte[0];
+    }
+
+    public MemoryHandle loadRemoteRegion(final RemoteRegionSpec region)
+    {
+        return new TcpRemoteRegion(region.peer(), region.accessKey(), region.address(), region.length());
+    }
+
+    public MemoryHandle loadLocalRegion(final MemoryHandle handle)
+    {
+        throw new FerryException(ErrorCode.NOT_SUPPORTED, "TCP does not serve transfers of an agent to itself");
+    }
+
+    public void connect(final String peer)
+    {
+        requireLink(peer).ensureConnected();
+    }
+
+    public void disconnect(final String peer)
+    {
+        final PeerLink link = links.remove(peer);
+        if (null != link)
+        {
+            link.close(ErrorCode.CANCELED, "peer '" + peer + "' was invalidated");
+        }
+    }
+
+    public BackendRequest prepare(
+        final TransferOp op,
+        final ResolvedDescs local,
+        final ResolvedDescs remote,
+        final String peer,
+        final TransferSink sink)
+    {
+        requireLink(peer);
+        return new TcpRequest(op, local, remote, peer, sink, config.chunkSize(), config.maxSpansPerChunk());
+    }
+
+    public void post(final BackendRequest request, final byte[] notification)
+    {
+        final TcpRequest r = (TcpRequest)request;
+        if (closing)
+        {
+            throw new FerryException(ErrorCode.CANCELED, "TCP backend of agent '" + agentName() + "' is closed");
+        }
+        final PeerLink link = requireLink(r.peer);
+        link.ensureConnected();
+        link.submit(r, notification);
+    }
+
+    public boolean abort(final BackendRequest request)
+    {
+        final TcpRequest r = (TcpRequest)request;
+        final PeerLink link = links.get(r.peer);
+        return null == link || link.abort(r);
+    }
+
+    public void sendNotification(final String peer, final byte[] payload)
+    {
+        final PeerLink link = requireLink(peer);
+        link.ensureConnected();
+        link.sendStandalone(payload);
+    }
+
+    private PeerLink requireLink(final String peer)
+    {
+        final PeerLink link = links.get(peer);
+        if (null == link)
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "TCP of agent '" + agentName() + "' has no connection info " +
+                "of peer '" + peer + "'");
+        }
+        return link;
+    }
+
+    public void close()
+    {
+        if (closing)
+        {
+            return;
+        }
+        closing = true;
+        Channels.closeQuietly(server);
+        for (final PeerLink link : links.values())
+        {
+            link.close(ErrorCode.CANCELED, "agent '" + agentName() + "' is closing");
+        }
+        links.clear();
+        final List<InboundConnection> conns;
+        synchronized (inbound)
+        {
+            conns = new ArrayList<>(inbound);
+        }
+        conns.forEach(InboundConnection::close);
+        watchdog.stop();
+        watchdogThread.interrupt();
+        try
+        {
+            acceptor.join(5000);
+            watchdogThread.join(5000);
+            final List<Thread> threads;
+            synchronized (inboundThreads)
+            {
+                threads = new ArrayList<>(inboundThreads);
+            }
+            for (final Thread t : threads)
+            {
+                t.join(5000);
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        for (final TcpRegion r : regions.entries())
+        {
+            r.live = false;
+        }
+        regions = RegionTable.empty();
+    }
+}

@@ -1,0 +1,50 @@
+package io.ferry.tcp;
+
+import io.ferry.MemoryKind;
+import io.ferry.spi.Backend;
+import io.ferry.spi.BackendContext;
+import io.ferry.spi.BackendProvider;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Provides the TCP backend; its parameters are listed in {@link TcpConfig}.
+ */
+public final class TcpBackendProvider implements BackendProvider
+{
+    /** The backend's name. */
+    public static final String NAME = "TCP";
+
+    /**
+     * {@inheritDoc}
+     */
+    public String name()
+    {
+        return NAME;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    public Set<MemoryKind> memoryKinds()
+    {
+        return Set.of(MemoryKind.DRAM);
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    public Map<String, String> defaultParams()
+    {
+        return TcpConfig.defaults();
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    public Backend create(final BackendContext context, final Map<String, String> params)
+    {
+        return new TcpBackend(context, TcpConfig.parse(params));
+    }
+}

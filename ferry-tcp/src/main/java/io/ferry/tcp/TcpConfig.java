@@ -1,0 +1,244 @@
+package io.ferry.tcp;
+
+import io.ferry.ErrorCode;
+import io.ferry.FerryException;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The TCP backend's parameters, parsed and checked once. Every parameter, its default and meaning:
+ * <table>
+ *     <caption>parameters</caption>
+ *     <tr><th>name</th><th>default</th><th>meaning</th></tr>
+ *     <tr><td>listen_address</td><td>0.0.0.0</td><td>address the listener binds</td></tr>
+ *     <tr><td>listen_port</td><td>0</td><td>listener port (0: any free port)</td></tr>
+ *     <tr><td>advertise_addresses</td><td>(empty)</td><td>comma list of addresses peers should connect to; empty:
+ *     the listen address, or every up interface's IPv4 address when it is the wildcard</td></tr>
+ *     <tr><td>paths</td><td>4</td><td>TCP connections per peer</td></tr>
+ *     <tr><td>local_addresses</td><td>(empty)</td><td>comma list; path i binds local_addresses[i % n] (multi-NIC)
+ *     </td></tr>
+ *     <tr><td>chunk_size</td><td>1048576</td><td>most bytes per chunk</td></tr>
+ *     <tr><td>max_spans_per_chunk</td><td>256</td><td>most descriptor pieces per chunk</td></tr>
+ *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
+ *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (most room, then lowest RTT) or
+ *     round_robin</td></tr>
+ *     <tr><td>window_initial / window_min / window_max</td><td>8 MiB / chunk_size / 64 MiB</td><td>bounds of
+ *     a path's window of unacknowledged bytes (fixed uses window_initial)</td></tr>
+ *     <tr><td>swift_target_factor</td><td>1.5</td><td>target delay = base RTT x factor</td></tr>
+ *     <tr><td>swift_beta / swift_max_decrease</td><td>0.8 / 0.5</td><td>multiplicative decrease gain and cap</td></tr>
+ *     <tr><td>connect_timeout_ms</td><td>5000</td><td>deadline to connect and handshake one path</td></tr>
+ *     <tr><td>ack_timeout_ms</td><td>10000</td><td>a path whose oldest chunk waits longer for its ack is declared
+ *     dead; its chunks go to the other paths</td></tr>
+ *     <tr><td>crc32c</td><td>false</td><td>CRC32C of every chunk's payload, checked by the receiver</td></tr>
+ *     <tr><td>auth_secret</td><td>(empty)</td><td>shared secret; connections must prove it (HMAC-SHA256)</td></tr>
+ *     <tr><td>max_frame_bytes</td><td>67108864</td><td>largest frame body this agent accepts</td></tr>
+ * </table>
+ */
+record TcpConfig(
+    String listenAddress,
+    int listenPort,
+    List<String> advertiseAddresses,
+    int paths,
+    List<InetAddress> localAddresses,
+    int chunkSize,
+    int maxSpansPerChunk,
+    String congestionControl,
+    String pathSelection,
+    long windowInitial,
+    long windowMin,
+    long windowMax,
+    double swiftTargetFactor,
+    double swiftBeta,
+    double swiftMaxDecrease,
+    int connectTimeoutMs,
+    int ackTimeoutMs,
+    boolean crc32c,
+    byte[] authSecret,
+    int maxFrameBytes)
+{
+    static Map<String, String> defaults()
+    {
+        final Map<String, String> d = new LinkedHashMap<>();
+        d.put("listen_address", "0.0.0.0");
+        d.put("listen_port", "0");
+        d.put("advertise_addresses", "");
+        d.put("paths", "4");
+        d.put("local_addresses", "");
+        d.put("chunk_size", "1048576");
+        d.put("max_spans_per_chunk", "256");
+        d.put("congestion_control", "swift");
+        d.put("path_selection", "least_loaded");
+        d.put("window_initial", "8388608");
+        d.put("window_min", "0");
+        d.put("window_max", "67108864");
+        d.put("swift_target_factor", "1.5");
+        d.put("swift_beta", "0.8");
+        d.put("swift_max_decrease", "0.5");
+        d.put("connect_timeout_ms", "5000");
+        d.put("ack_timeout_ms", "10000");
+        d.put("crc32c", "false");
+        d.put("auth_secret", "");
+        d.put("max_frame_bytes", "67108864");
+        return d;
+    }
+
+    static TcpConfig parse(final Map<String, String> p)
+    {
+        final int chunk = intParam(p, "chunk_size", 4096, 1 << 28);
+        final long windowMinRaw = longParam(p, "window_min", 0, Long.MAX_VALUE);
+        final long windowMin = 0 == windowMinRaw ? chunk : windowMinRaw;
+        final long windowMax = longParam(p, "window_max", 1, Long.MAX_VALUE);
+        final long windowInitial = longParam(p, "window_initial", 1, Long.MAX_VALUE);
+        if (windowMin > windowMax || windowInitial < windowMin || windowInitial > windowMax)
+        {
+            throw invalid("windows must satisfy window_min <= window_initial <= window_max, got " + windowMin +
+                " / " + windowInitial + " / " + windowMax);
+        }
+        final int maxFrame = intParam(p, "max_frame_bytes", 65536, Integer.MAX_VALUE);
+        final int maxSpans = intParam(p, "max_spans_per_chunk", 1, Frames.MAX_SPANS);
+        if ((long)chunk + Frames.CHUNK_FIXED + (long)maxSpans * Frames.SPAN_LENGTH > maxFrame)
+        {
+            throw invalid("chunk_size " + chunk + " with " + maxSpans + " spans does not fit max_frame_bytes " +
+                maxFrame);
+        }
+        final String cc = choice(p, "congestion_control", "swift", "fixed");
+        final String selection = choice(p, "path_selection", "least_loaded", "round_robin");
+        final List<InetAddress> locals = new ArrayList<>();
+        for (final String a : list(p.get("local_addresses")))
+        {
+            try
+            {
+                locals.add(InetAddress.getByName(a));
+            }
+            catch (final UnknownHostException ex)
+            {
+                throw invalid("local_addresses: cannot resolve '" + a + "'");
+            }
+        }
+        final String secret = p.get("auth_secret");
+        return new TcpConfig(
+            p.get("listen_address").trim(),
+            intParam(p, "listen_port", 0, 65535),
+            list(p.get("advertise_addresses")),
+            intParam(p, "paths", 1, 64),
+            List.copyOf(locals),
+            chunk,
+            maxSpans,
+            cc,
+            selection,
+            windowInitial,
+            windowMin,
+            windowMax,
+            doubleParam(p, "swift_target_factor", 1.0, 100),
+            doubleParam(p, "swift_beta", 0, 1),
+            doubleParam(p, "swift_max_decrease", 0, 1),
+            intParam(p, "connect_timeout_ms", 1, 3_600_000),
+            intParam(p, "ack_timeout_ms", 1, 3_600_000),
+            boolParam(p, "crc32c"),
+            null == secret || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8),
+            maxFrame);
+    }
+
+    CongestionController newController()
+    {
+        return "fixed".equals(congestionControl) ? new FixedWindowController(windowInitial) :
+            new SwiftController(windowInitial, windowMin, windowMax, chunkSize, swiftTargetFactor, swiftBeta,
+                swiftMaxDecrease);
+    }
+
+    private static List<String> list(final String value)
+    {
+        final List<String> out = new ArrayList<>();
+        if (null != value)
+        {
+            for (final String s : value.split(","))
+            {
+                if (!s.isBlank())
+                {
+                    out.add(s.trim());
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static String choice(final Map<String, String> p, final String name, final String... allowed)
+    {
+        final String v = p.get(name).trim().toLowerCase(Locale.ROOT);
+        for (final String a : allowed)
+        {
+            if (a.equals(v))
+            {
+                return a;
+            }
+        }
+        throw invalid(name + " must be one of " + List.of(allowed) + ", got '" + p.get(name) + "'");
+    }
+
+    private static int intParam(final Map<String, String> p, final String name, final int min, final int max)
+    {
+        return (int)longParam(p, name, min, max);
+    }
+
+    private static long longParam(final Map<String, String> p, final String name, final long min, final long max)
+    {
+        final String v = p.get(name);
+        final long value;
+        try
+        {
+            value = Long.parseLong(v.trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw invalid(name + " must be an integer, got '" + v + "'");
+        }
+        if (value < min || value > max)
+        {
+            throw invalid(name + " must be within [" + min + ", " + max + "], got " + value);
+        }
+        return value;
+    }
+
+    private static double doubleParam(final Map<String, String> p, final String name, final double min,
+        final double max)
+    {
+        final String v = p.get(name);
+        final double value;
+        try
+        {
+            value = Double.parseDouble(v.trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw invalid(name + " must be a number, got '" + v + "'");
+        }
+        if (!(value >= min && value <= max))
+        {
+            throw invalid(name + " must be within [" + min + ", " + max + "], got " + value);
+        }
+        return value;
+    }
+
+    private static boolean boolParam(final Map<String, String> p, final String name)
+    {
+        final String v = p.get(name).trim().toLowerCase(Locale.ROOT);
+        return switch (v)
+        {
+            case "true", "1", "yes", "on" -> true;
+            case "false", "0", "no", "off" -> false;
+            default -> throw invalid(name + " must be true or false, got '" + p.get(name) + "'");
+        };
+    }
+
+    private static FerryException invalid(final String message)
+    {
+        return new FerryException(ErrorCode.INVALID_PARAM, "TCP parameter " + message);
+    }
+}

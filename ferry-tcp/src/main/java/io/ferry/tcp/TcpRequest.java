@@ -1,0 +1,128 @@
+package io.ferry.tcp;
+
+import io.ferry.TransferOp;
+import io.ferry.spi.BackendRequest;
+import io.ferry.spi.ResolvedDescs;
+import io.ferry.spi.TransferSink;
+
+import java.util.Arrays;
+
+/**
+ * A prepared TCP request: its spans cut once into pieces and chunks. A piece is the part of one span that falls in
+ * one chunk; a chunk holds at most {@code max_spans_per_chunk} pieces and {@code chunk_size} bytes.
+ * Post state is guarded by the peer link's lock.
+ */
+final class TcpRequest implements BackendRequest
+{
+    final TransferOp op;
+    final String peer;
+    final TransferSink sink;
+    final long totalBytes;
+
+    final TcpRegion[] localRegion;
+    final long[] localOffset;
+    final long[] remoteKey;
+    final long[] remoteOffset;
+    final int[] pieceLength;
+    final int pieceCount;
+    Chunk[] chunks;
+
+    // post state, under the link's lock
+    boolean active;
+    int post;
+    int remaining;
+    int inFlight;
+    byte[] notification;
+
+    TcpRequest(
+        final TransferOp op,
+        final ResolvedDescs local,
+        final ResolvedDescs remote,
+        final String peer,
+        final TransferSink sink,
+        final int chunkSize,
+        final int maxPieces)
+    {
+        this.op = op;
+        this.peer = peer;
+        this.sink = sink;
+        int capacity = local.count() + (int)Math.min(Integer.MAX_VALUE / 2, local.totalBytes() / chunkSize) + 1;
+        TcpRegion[] lr = new TcpRegion[capacity];
+        long[] lo = new long[capacity];
+        long[] rk = new long[capacity];
+        long[] ro = new long[capacity];
+        int[] len = new int[capacity];
+        int pieces = 0;
+        final java.util.List<Chunk> made = new java.util.ArrayList<>();
+        int chunkFirst = 0;
+        long chunkBytes = 0;
+        long total = 0;
+        for (int s = 0; s < local.count(); s++)
+        {
+            final TcpRegion region = (TcpRegion)local.handle(s);
+            final long key = ((TcpRemoteRegion)remote.handle(s)).key();
+            long localOff = local.offset(s);
+            long remoteOff = remote.offset(s);
+            long left = local.length(s);
+            while (left > 0)
+            {
+                if (pieces - chunkFirst == maxPieces || chunkBytes == chunkSize)
+                {
+                    made.add(new Chunk(this, chunkFirst, pieces - chunkFirst, chunkBytes));
+                    chunkFirst = pieces;
+                    chunkBytes = 0;
+                }
+                final int take = (int)Math.min(left, chunkSize - chunkBytes);
+                if (pieces == lr.length)
+                {
+                    final int n = lr.length * 2;
+                    lr = Arrays.copyOf(lr, n);
+                    lo = Arrays.copyOf(lo, n);
+                    rk = Arrays.copyOf(rk, n);
+                    ro = Arrays.copyOf(ro, n);
+                    len = Arrays.copyOf(len, n);
+                }
+                lr[pieces] = region;
+                lo[pieces] = localOff;
+                rk[pieces] = key;
+                ro[pieces] = remoteOff;
+                len[pieces] = take;
+                pieces++;
+                chunkBytes += take;
+                total += take;
+                localOff += take;
+                remoteOff += take;
+                left -= take;
+            }
+        }
+        if (pieces > chunkFirst)
+        {
+            made.add(new Chunk(this, chunkFirst, pieces - chunkFirst, chunkBytes));
+        }
+        localRegion = lr;
+        localOffset = lo;
+        remoteKey = rk;
+        remoteOffset = ro;
+        pieceLength = len;
+        pieceCount = pieces;
+        chunks = made.toArray(new Chunk[0]);
+        totalBytes = total;
+    }
+
+    /** Fresh chunk objects, for a post that starts while chunks of a failed earlier post are still in flight. */
+    void renewChunks()
+    {
+        final Chunk[] fresh = new Chunk[chunks.length];
+        for (int i = 0; i < chunks.length; i++)
+        {
+            final Chunk c = chunks[i];
+            fresh[i] = new Chunk(this, c.firstPiece, c.pieceCount, c.bytes);
+        }
+        chunks = fresh;
+    }
+
+    public String toString()
+    {
+        return op + " to '" + peer + "' (" + totalBytes + " B in " + chunks.length + " chunks)";
+    }
+}

@@ -1,0 +1,12 @@
+/**
+ * The TCP backend: one-sided READ and WRITE of registered DRAM between agents in different processes or hosts.
+ * <p>
+ * A transfer is cut into chunks (default 1 MiB, each up to {@code max_spans_per_chunk} descriptor pieces, so
+ * thousands of small descriptors travel in few frames); chunks are sprayed over several TCP connections per peer
+ * ("paths", each optionally bound to its own local address), each path holding at most its congestion window of
+ * unacknowledged bytes. The window follows measured chunk round-trip time (Swift-like, {@link
+ * io.ferry.tcp.SwiftController}), and a new chunk goes to the path with the most room. Bytes move between the
+ * socket and the registered segments with scatter/gather I/O, never through heap arrays. A dead path's
+ * unacknowledged chunks are resent on the others; the wire format is drawn in {@link io.ferry.tcp.Frames}.
+ */
+package io.ferry.tcp;

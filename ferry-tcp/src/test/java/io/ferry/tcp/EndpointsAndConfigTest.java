@@ -1,0 +1,87 @@
+package io.ferry.tcp;
+
+import io.ferry.ErrorCode;
+import io.ferry.FerryException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/**
+ * Connection info encoding and parameter validation.
+ */
+@Timeout(10)
+class EndpointsAndConfigTest
+{
+    @Test
+    void connectionInfoRoundTripsAndKeepsLoopbackForTheSameHostOnly()
+    {
+        final List<InetSocketAddress> addrs = List.of(new InetSocketAddress("10.1.2.3", 7000),
+            new InetSocketAddress("127.0.0.1", 7000));
+        final Endpoints.Info info = Endpoints.decode("p", Endpoints.encode(addrs));
+        assertThat(info.addresses()).isEqualTo(addrs);
+        assertThat(info.usable()).isEqualTo(addrs);
+        final Endpoints.Info other = new Endpoints.Info("another-host", addrs);
+        assertThat(other.usable()).containsExactly(addrs.getFirst());
+    }
+
+    @Test
+    void malformedConnectionInfoIsMismatch()
+    {
+        for (final String bad : List.of("", "ferry-tcp/1 ", "ferry-tcp/1 h 1.2.3.4", "ferry-tcp/1 h host.name:80",
+            "ferry-tcp/1 h 1.2.3.4:0", "ferry-tcp/1 h 1.2.3.4:99999", "other/1 h 1.2.3.4:80"))
+        {
+            final FerryException ex = catchThrowableOfType(FerryException.class,
+                () -> Endpoints.decode("peer-x", bad.getBytes(StandardCharsets.US_ASCII)));
+            assertThat(ex).as(bad).isNotNull();
+            assertThat(ex.code()).isEqualTo(ErrorCode.MISMATCH);
+            assertThat(ex.getMessage()).contains("peer-x");
+        }
+    }
+
+    @Test
+    void parametersAreValidatedWithTheirNames()
+    {
+        assertThat(TcpConfig.parse(TcpConfig.defaults()).paths()).isEqualTo(4);
+        for (final Map.Entry<String, String> bad : List.of(Map.entry("paths", "0"), Map.entry("chunk_size", "x"),
+            Map.entry("congestion_control", "cubic"), Map.entry("crc32c", "maybe"),
+            Map.entry("window_max", "1024"), Map.entry("swift_beta", "2"),
+            Map.entry("local_addresses", "no.such.host.invalid")))
+        {
+            final Map<String, String> p = new HashMap<>(TcpConfig.defaults());
+            p.put(bad.getKey(), bad.getValue());
+            final FerryException ex = catchThrowableOfType(FerryException.class, () -> TcpConfig.parse(p));
+            assertThat(ex).as(bad.toString()).isNotNull();
+            assertThat(ex.code()).isEqualTo(ErrorCode.INVALID_PARAM);
+            assertThat(ex.getMessage()).contains(bad.getKey());
+        }
+    }
+
+    @Test
+    void regionTableFindsByKey()
+    {
+        RegionTable t = RegionTable.empty();
+        final java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.global().allocate(64);
+        final TcpRegion[] rs = new TcpRegion[100];
+        for (int i = 0; i < rs.length; i++)
+        {
+            rs[i] = new TcpRegion(i * 0x1234567L - 50, seg.address(), 64, seg);
+            t = t.with(rs[i]);
+        }
+        for (final TcpRegion r : rs)
+        {
+            assertThat(t.get(r.key)).isSameAs(r);
+        }
+        t = t.without(rs[7]);
+        assertThat(t.get(rs[7].key)).isNull();
+        assertThat(t.size()).isEqualTo(99);
+        assertThat(t.get(42)).isNull();
+    }
+}

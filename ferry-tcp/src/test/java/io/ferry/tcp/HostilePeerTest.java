@@ -1,0 +1,254 @@
+package io.ferry.tcp;
+
+import io.ferry.Agent;
+import io.ferry.DescList;
+import io.ferry.MemoryKind;
+import io.ferry.Region;
+import io.ferry.Transfer;
+import io.ferry.TransferOp;
+import io.ferry.metadata.AgentMetadata;
+import io.ferry.metadata.MetadataCodec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.List;
+
+import static io.ferry.tcp.TcpFixtures.assertSameBytes;
+import static io.ferry.tcp.TcpFixtures.fill;
+import static io.ferry.tcp.TcpFixtures.tcpAgent;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A hostile or broken peer speaking raw bytes to a target agent: every bad request is refused, nothing outside the
+ * registered region changes, and the target keeps serving good peers.
+ */
+@Timeout(60)
+class HostilePeerTest
+{
+    private static final int GUARD = 4096;
+    private static final int REGION = 1 << 16;
+
+    private Arena arena;
+    private Agent target;
+    private MemorySegment whole;
+    private MemorySegment region;
+    private long key;
+    private InetSocketAddress address;
+
+    @BeforeEach
+    void setUp()
+    {
+        arena = Arena.ofShared();
+        target = tcpAgent("target", "max_frame_bytes", "1048576", "chunk_size", "262144");
+        whole = arena.allocate(GUARD + REGION + GUARD, 4096);
+        whole.fill((byte)0x5A);
+        region = whole.asSlice(GUARD, REGION);
+        target.register(MemoryKind.DRAM, List.of(Region.of(region)));
+        final AgentMetadata md = MetadataCodec.decode(target.localMetadata());
+        key = md.regions().getFirst().accessKey();
+        address = Endpoints.decode(target.name(), md.connectionInfo().get("TCP")).addresses().stream()
+            .filter(a -> a.getAddress().isLoopbackAddress()).findFirst().orElseThrow();
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        target.close();
+        arena.close();
+    }
+
+    private SocketChannel handshake(final String targetName) throws IOException
+    {
+        final SocketChannel ch = SocketChannel.open(address);
+        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH);
+        Channels.readFully(ch, challenge);
+        Channels.writeFully(ch, Handshake.hello("mallory", targetName, 0, new byte[Frames.MAC_LENGTH]));
+        return ch;
+    }
+
+    private static ByteBuffer readReply(final SocketChannel ch) throws IOException
+    {
+        final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
+        Channels.readFully(ch, h);
+        final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
+        Channels.readFully(ch, body);
+        return ByteBuffer.allocate(Frames.HEADER_LENGTH + body.capacity()).put(h.flip()).put(body.flip()).flip();
+    }
+
+    private static ByteBuffer write(final long chunkId, final long regionKey, final long offset, final byte[] data,
+        final int claimedLength)
+    {
+        final ByteBuffer b = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED + Frames.SPAN_LENGTH +
+            data.length);
+        Frames.putHeader(b, Frames.WRITE, Frames.CHUNK_FIXED + Frames.SPAN_LENGTH + data.length, chunkId);
+        b.putShort((short)1).putShort((short)0).putInt(0).putLong(regionKey).putLong(offset).putInt(claimedLength)
+            .put(data);
+        return b.flip();
+    }
+
+    private void assertGuardsUntouched()
+    {
+        for (final long at : new long[] {0, GUARD - 1, GUARD + REGION, GUARD + REGION + GUARD - 1})
+        {
+            assertThat(whole.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at)).as("guard byte " + at)
+                .isEqualTo((byte)0x5A);
+        }
+        final MemorySegment before = whole.asSlice(0, GUARD);
+        final MemorySegment after = whole.asSlice(GUARD + REGION, GUARD);
+        final MemorySegment expected = arena.allocate(GUARD);
+        expected.fill((byte)0x5A);
+        assertSameBytes(expected, before);
+        assertSameBytes(expected, after);
+    }
+
+    @Test
+    void badKeysAndOutOfBoundsSpansAreRefusedOnAConnectionThatStaysUsable() throws Exception
+    {
+        try (SocketChannel ch = handshake(target.name()))
+        {
+            assertThat(readReply(ch).get(3)).isEqualTo(Frames.HELLO_OK);
+            final byte[] data = new byte[4096];
+            java.util.Arrays.fill(data, (byte)0x77);
+
+            Channels.writeFully(ch, write(1, key ^ 1, 0, data, data.length));
+            ByteBuffer r = readReply(ch);
+            assertThat(r.get(3)).isEqualTo(Frames.ACK);
+            assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.BAD_REGION);
+
+            Channels.writeFully(ch, write(2, key, REGION - 100, data, data.length));
+            r = readReply(ch);
+            assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
+
+            Channels.writeFully(ch, write(3, key, Long.MAX_VALUE - 10, data, data.length));
+            assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
+
+            Channels.writeFully(ch, write(4, key, -4096, data, data.length));
+            assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
+
+            // a READ of out-of-bounds memory is refused too, without data
+            final ByteBuffer read = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED +
+                Frames.SPAN_LENGTH);
+            Frames.putHeader(read, Frames.READ_REQ, Frames.CHUNK_FIXED + Frames.SPAN_LENGTH, 5);
+            read.putShort((short)1).putShort((short)0).putInt(0).putLong(key).putLong(REGION - 8).putInt(64);
+            Channels.writeFully(ch, read.flip());
+            r = readReply(ch);
+            assertThat(r.get(3)).isEqualTo(Frames.READ_DATA);
+            assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
+
+            // and a good write on the same connection lands
+            Channels.writeFully(ch, write(6, key, 0, data, data.length));
+            assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+            assertThat(region.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 4095)).isEqualTo((byte)0x77);
+        }
+        assertGuardsUntouched();
+    }
+
+    @Test
+    void malformedFramesCloseTheConnection() throws Exception
+    {
+        final byte[] data = new byte[64];
+        // span lengths that do not add up to the payload
+        try (SocketChannel ch = handshake(target.name()))
+        {
+            readReply(ch);
+            Channels.writeFully(ch, write(1, key, 0, data, 1_000_000));
+            final ByteBuffer r = readReply(ch);
+            assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
+            assertClosed(ch);
+        }
+        // oversized frame
+        try (SocketChannel ch = handshake(target.name()))
+        {
+            readReply(ch);
+            final ByteBuffer huge = ByteBuffer.allocate(Frames.HEADER_LENGTH);
+            Frames.putHeader(huge, Frames.WRITE, 512 << 20, 1);
+            Channels.writeFully(ch, huge.flip());
+            assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
+            assertClosed(ch);
+        }
+        // wrong version, unknown type
+        for (final byte[] header : new byte[][] {{0x46, 0x59, 9, 4, 0, 0, 0, 0}, {0x46, 0x59, 1, 42, 0, 0, 0, 0}})
+        {
+            try (SocketChannel ch = handshake(target.name()))
+            {
+                readReply(ch);
+                Channels.writeFully(ch, ByteBuffer.wrap(java.util.Arrays.copyOf(header, Frames.HEADER_LENGTH)));
+                assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
+                assertClosed(ch);
+            }
+        }
+        // truncated frame, then the peer disappears
+        try (SocketChannel ch = handshake(target.name()))
+        {
+            readReply(ch);
+            final ByteBuffer w = write(1, key, 0, data, data.length);
+            w.limit(w.limit() - 10);
+            Channels.writeFully(ch, w);
+        }
+        assertGuardsUntouched();
+        assertTargetStillServesGoodPeers();
+    }
+
+    @Test
+    void garbageWrongNameAndSilenceAreRefused() throws Exception
+    {
+        try (SocketChannel ch = SocketChannel.open(address))
+        {
+            Channels.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH));
+            final byte[] junk = new byte[256];
+            new java.util.Random(1).nextBytes(junk);
+            Channels.writeFully(ch, ByteBuffer.wrap(junk));
+            assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
+            assertClosed(ch);
+        }
+        try (SocketChannel ch = handshake("somebody-else"))
+        {
+            final ByteBuffer r = readReply(ch);
+            assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
+            assertThat(new String(r.array(), Frames.HEADER_LENGTH + Frames.REPLY_FIXED,
+                r.limit() - Frames.HEADER_LENGTH - Frames.REPLY_FIXED)).contains("not 'somebody-else'");
+            assertClosed(ch);
+        }
+        assertTargetStillServesGoodPeers();
+    }
+
+    private static void assertClosed(final SocketChannel ch) throws IOException
+    {
+        final ByteBuffer one = ByteBuffer.allocate(1);
+        try
+        {
+            assertThat(ch.read(one)).isEqualTo(-1);
+        }
+        catch (final EOFException | java.net.SocketException ex)
+        {
+            // reset by peer counts as closed
+        }
+    }
+
+    private void assertTargetStillServesGoodPeers()
+    {
+        try (Agent good = tcpAgent("good"))
+        {
+            final MemorySegment src = arena.allocate(REGION, 4096);
+            fill(src, 3);
+            good.register(MemoryKind.DRAM, List.of(Region.of(src)));
+            final String name = good.loadRemoteMetadata(target.localMetadata());
+            final Transfer t = good.createTransfer(TransferOp.WRITE, DescList.dram(src), DescList.dram(region), name,
+                null);
+            t.post();
+            t.await(Duration.ofSeconds(20));
+            assertSameBytes(src, region);
+        }
+        assertGuardsUntouched();
+    }
+}
