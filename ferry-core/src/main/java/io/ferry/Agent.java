@@ -1111,6 +1111,19 @@ public final class Agent implements AutoCloseable
         }
     }
 
+    void peerDisconnected(final PreparedList remote, final String reason)
+    {
+        if (PreparedList.Side.REMOTE == remote.side)
+        {
+            final PeerState ps = peers.get(remote.peer);
+            if (null != ps && ps.generation == remote.generation && null != dropPeer(remote.peer))
+            {
+                LOG.log(System.Logger.Level.WARNING, "agent " + name + " lost peer " + remote.peer + ": " + reason +
+                    "; its metadata was dropped");
+            }
+        }
+    }
+
     private int chooseBackend(final long mask, final String hint, final String peer)
     {
         if (null != hint)

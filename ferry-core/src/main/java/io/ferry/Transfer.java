@@ -359,6 +359,11 @@ public final class Transfer implements AutoCloseable
 
         public void onFailure(final FerryException ex)
         {
+            if (ErrorCode.REMOTE_DISCONNECT == ex.code())
+            {
+                // the peer is dropped before anyone can see the failure
+                agent.peerDisconnected(remote, ex.getMessage());
+            }
             completeNs = System.nanoTime();
             error = ex;
             if (STATE.compareAndSet(Transfer.this, IN_PROGRESS, FAILED))

@@ -1,0 +1,175 @@
+package io.ferry.bench;
+
+import io.ferry.Agent;
+import io.ferry.AgentConfig;
+import io.ferry.DescList;
+import io.ferry.MemoryKind;
+import io.ferry.Region;
+import io.ferry.Transfer;
+import io.ferry.TransferOp;
+import io.ferry.TransferOptions;
+import io.ferry.metadata.MetadataCodec;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * TCP loopback benchmark in two processes: {@code TcpBench run [key=value TCP params]} starts a target JVM,
+ * then measures WRITE and READ bandwidth for 1-64 MiB blocks, 64 B WRITE latency (post to DONE, which includes the
+ * target's acknowledgement), and 20,480 descriptors of 4 KiB in one request against one 80 MiB descriptor.
+ * Prints one JSON object per measurement.
+ */
+public final class TcpBench
+{
+    private static final long REGION = 256L << 20;
+
+    private TcpBench()
+    {
+    }
+
+    /**
+     * @param args {@code run [params]} or {@code target METADATA_FILE [params]}.
+     * @throws Exception on failure.
+     */
+    public static void main(final String[] args) throws Exception
+    {
+        final Map<String, String> params = new HashMap<>();
+        params.put("listen_address", "127.0.0.1");
+        for (int i = "target".equals(args[0]) ? 2 : 1; i < args.length; i++)
+        {
+            final int eq = args[i].indexOf('=');
+            params.put(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        if ("target".equals(args[0]))
+        {
+            target(Path.of(args[1]), params);
+        }
+        else
+        {
+            run(params, args);
+        }
+    }
+
+    private static void target(final Path md, final Map<String, String> params) throws Exception
+    {
+        try (Arena arena = Arena.ofShared();
+            Agent agent = Agent.create(AgentConfig.builder("bench-target").backend("TCP", params).build()))
+        {
+            final MemorySegment mem = arena.allocate(REGION, 4096);
+            mem.fill((byte)1);
+            agent.register(MemoryKind.DRAM, List.of(Region.of(mem)));
+            Files.write(md, agent.localMetadata());
+            System.out.println("READY");
+            System.out.flush();
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        }
+    }
+
+    private static void run(final Map<String, String> params, final String[] args) throws Exception
+    {
+        final Path md = Files.createTempFile("ferry-bench", ".md");
+        final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+            "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
+            TcpBench.class.getName(), "target", md.toString()));
+        cmd.addAll(Arrays.asList(args).subList(1, args.length));
+        final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (Arena arena = Arena.ofShared();
+            Agent agent = Agent.create(AgentConfig.builder("bench-initiator").backend("TCP", params).build()))
+        {
+            final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8));
+            if (!"READY".equals(out.readLine()))
+            {
+                throw new IllegalStateException("target did not start");
+            }
+            final String peer = agent.loadRemoteMetadata(Files.readAllBytes(md));
+            final long remote = MetadataCodec.decode(Files.readAllBytes(md)).regions().getFirst().address();
+            final MemorySegment local = arena.allocate(REGION, 4096);
+            local.fill((byte)2);
+            agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
+            agent.connect(peer);
+
+            for (final TransferOp op : TransferOp.values())
+            {
+                for (final long block : new long[] {1L << 20, 4L << 20, 16L << 20, 64L << 20})
+                {
+                    final Transfer t = agent.createTransfer(op, DescList.dram(local.asSlice(0, block)),
+                        DescList.builder(MemoryKind.DRAM).add(remote, block).build(), peer, TransferOptions.NONE);
+                    bandwidth("bandwidth", op + " " + (block >> 20) + " MiB", t, 3L << 30);
+                }
+            }
+
+            final Transfer small = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 64)),
+                DescList.builder(MemoryKind.DRAM).add(remote, 64).build(), peer, TransferOptions.NONE);
+            final int n = 20_000;
+            for (int i = 0; i < 2_000; i++)
+            {
+                small.post();
+                small.await(Duration.ofSeconds(10));
+            }
+            final long[] lat = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                final long start = System.nanoTime();
+                small.post();
+                small.await(Duration.ofSeconds(10));
+                lat[i] = System.nanoTime() - start;
+            }
+            Arrays.sort(lat);
+            System.out.printf(Locale.ROOT, "{\"kind\":\"latency\",\"case\":\"WRITE 64 B\",\"p50_us\":%.2f,\"p99_us\":%.2f}%n",
+                lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
+
+            final int descs = 20_480;
+            final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, descs);
+            final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, descs);
+            for (int i = 0; i < descs; i++)
+            {
+                lb.add(local.address() + (long)i * 4096, 4096);
+                rb.add(remote + (long)(descs - 1 - i) * 4096, 4096);
+            }
+            final Transfer many = agent.createTransfer(TransferOp.WRITE, lb.build(), rb.build(), peer,
+                TransferOptions.NONE);
+            final Transfer one = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 80L << 20)),
+                DescList.builder(MemoryKind.DRAM).add(remote, 80L << 20).build(), peer, TransferOptions.NONE);
+            bandwidth("descriptors", "WRITE 1 x 80 MiB", one, 3L << 30);
+            bandwidth("descriptors", "WRITE 20480 x 4 KiB", many, 3L << 30);
+        }
+        finally
+        {
+            child.getOutputStream().close();
+            child.waitFor();
+            Files.deleteIfExists(md);
+        }
+    }
+
+    private static void bandwidth(final String kind, final String name, final Transfer t, final long bytes)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            t.post();
+            t.await(Duration.ofSeconds(60));
+        }
+        final long iterations = Math.max(5, bytes / t.totalBytes());
+        final long start = System.nanoTime();
+        for (long i = 0; i < iterations; i++)
+        {
+            t.post();
+            t.await(Duration.ofSeconds(60));
+        }
+        final double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf(Locale.ROOT, "{\"kind\":\"%s\",\"case\":\"%s\",\"GBps\":%.3f}%n", kind, name,
+            iterations * t.totalBytes() / seconds / 1e9);
+    }
+}
