@@ -10,6 +10,13 @@ import java.nio.channels.SocketChannel;
  */
 final class Channels
 {
+    /**
+     * Most buffers handed to one scatter/gather call. The JDK walks every buffer it is given on each call, so a
+     * frame of hundreds of small spans read in many partial reads would cost quadratic time; a socket call moves
+     * at most a socket buffer's worth anyway.
+     */
+    static final int MAX_IOV_PER_CALL = 32;
+
     private Channels()
     {
     }
@@ -33,7 +40,7 @@ final class Channels
         final int end = offset + count;
         while (left > 0)
         {
-            final long n = ch.read(iov, first, end - first);
+            final long n = ch.read(iov, first, Math.min(MAX_IOV_PER_CALL, end - first));
             if (n < 0)
             {
                 throw new EOFException("connection closed by the peer");
@@ -51,7 +58,7 @@ final class Channels
         int first = 0;
         while (first < count)
         {
-            ch.write(iov, first, count - first);
+            ch.write(iov, first, Math.min(MAX_IOV_PER_CALL, count - first));
             while (first < count && !iov[first].hasRemaining())
             {
                 first++;

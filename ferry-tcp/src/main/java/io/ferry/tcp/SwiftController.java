@@ -5,7 +5,9 @@ package io.ferry.tcp;
  * below the target delay the window grows additively (one chunk per window's worth of acks, i.e. about one chunk
  * per RTT); above it the window shrinks multiplicatively in proportion to the excess delay,
  * {@code w *= max(1 - beta * (rtt - target) / rtt, 1 - maxDecrease)}, at most once per RTT. The target delay is
- * the path's base (smallest) RTT times {@code targetFactor}, so it adapts to chunk size and link speed.
+ * the base (smallest) RTT seen for chunks of the same size class (powers of two) times {@code targetFactor}: a
+ * 64-byte chunk's round trip says nothing about how long a 1 MiB chunk should take, so sizes never judge each
+ * other, and the target adapts to link speed.
  */
 public final class SwiftController implements CongestionController
 {
@@ -16,6 +18,7 @@ public final class SwiftController implements CongestionController
     private final double beta;
     private final double maxDecrease;
     private double window;
+    private final long[] baseRttBySize = new long[64];
     private long baseRtt;
     private long srtt;
     private long lastDecreaseNs;
@@ -56,9 +59,12 @@ public final class SwiftController implements CongestionController
     public void onAck(final long nowNs, final long rttNs, final long ackedBytes)
     {
         final long rtt = Math.max(1, rttNs);
-        baseRtt = 0 == baseRtt ? rtt : Math.min(baseRtt, rtt);
+        final int sizeClass = 63 - Long.numberOfLeadingZeros(Math.max(1, ackedBytes));
+        final long base = 0 == baseRttBySize[sizeClass] ? rtt : Math.min(baseRttBySize[sizeClass], rtt);
+        baseRttBySize[sizeClass] = base;
+        baseRtt = base;
         srtt = 0 == srtt ? rtt : (7 * srtt + rtt) / 8;
-        final double target = baseRtt * targetFactor;
+        final double target = base * targetFactor;
         if (rtt <= target)
         {
             window += (double)increaseBytes * ackedBytes / window;
@@ -84,7 +90,7 @@ public final class SwiftController implements CongestionController
     }
 
     /**
-     * @return the current target delay in nanoseconds (0 before the first ack).
+     * @return the target delay of the size class last acknowledged, in nanoseconds (0 before the first ack).
      */
     public long targetDelayNs()
     {

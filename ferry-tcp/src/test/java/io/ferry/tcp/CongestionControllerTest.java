@@ -83,6 +83,27 @@ class CongestionControllerTest
     }
 
     @Test
+    void smallChunksDoNotMakeLargeOnesLookCongested()
+    {
+        final SwiftController cc = swift();
+        for (int i = 0; i < 10; i++)
+        {
+            now += 40 * US;
+            cc.onAck(now, 40 * US, 64);
+        }
+        final long before = cc.windowBytes();
+        now += 2_000 * US;
+        cc.onAck(now, 2_000 * US, MIB);
+        assertThat(cc.windowBytes()).as("first 1 MiB chunk sets its own base").isGreaterThanOrEqualTo(before);
+        now += 2_000 * US;
+        cc.onAck(now, 2_100 * US, MIB);
+        assertThat(cc.windowBytes()).isGreaterThan(before);
+        now += 10_000 * US;
+        cc.onAck(now, 6_000 * US, MIB);
+        assertThat(cc.windowBytes()).as("three times its own base is congestion").isLessThan(before);
+    }
+
+    @Test
     void smoothedRttFollowsSamples()
     {
         final SwiftController cc = swift();
