@@ -84,13 +84,23 @@ public final class TcpBench
             "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
             TcpBench.class.getName(), "target", md.toString()));
         cmd.addAll(Arrays.asList(args).subList(1, args.length));
+        final String childOpts = System.getenv("FERRY_BENCH_TARGET_JAVA_OPTS");
+        if (null != childOpts && !childOpts.isBlank())
+        {
+            cmd.addAll(1, Arrays.asList(childOpts.trim().split("\\s+")));
+        }
         final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try (Arena arena = Arena.ofShared();
             Agent agent = Agent.create(AgentConfig.builder("bench-initiator").backend("TCP", params).build()))
         {
             final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
                 StandardCharsets.UTF_8));
-            if (!"READY".equals(out.readLine()))
+            String line;
+            while (null != (line = out.readLine()) && !"READY".equals(line))
+            {
+                System.err.println("target: " + line);
+            }
+            if (null == line)
             {
                 throw new IllegalStateException("target did not start");
             }
@@ -101,20 +111,31 @@ public final class TcpBench
             agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
             agent.connect(peer);
 
+            final String only = System.getProperty("ferry.bench.only");
+            if (null != only)
+            {
+                final String[] parts = only.split(" ");
+                final long block = Long.parseLong(parts[1]) << 20;
+                final Transfer t = agent.createTransfer(TransferOp.parse(parts[0]), DescList.dram(local.asSlice(0, block)),
+                    DescList.builder(MemoryKind.DRAM).add(remote, block).build(), peer, TransferOptions.NONE);
+                bandwidth("bandwidth", only + " MiB", t, 40L << 30);
+                return;
+            }
             for (final TransferOp op : TransferOp.values())
             {
                 for (final long block : new long[] {1L << 20, 4L << 20, 16L << 20, 64L << 20})
                 {
                     final Transfer t = agent.createTransfer(op, DescList.dram(local.asSlice(0, block)),
                         DescList.builder(MemoryKind.DRAM).add(remote, block).build(), peer, TransferOptions.NONE);
-                    bandwidth("bandwidth", op + " " + (block >> 20) + " MiB", t, 3L << 30);
+                    bandwidth("bandwidth", op + " " + (block >> 20) + " MiB", t, 0);
                 }
             }
 
             final Transfer small = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 64)),
                 DescList.builder(MemoryKind.DRAM).add(remote, 64).build(), peer, TransferOptions.NONE);
             final int n = 20_000;
-            for (int i = 0; i < 2_000; i++)
+            final long warmEnd = System.nanoTime() + 2_000_000_000L;
+            while (System.nanoTime() - warmEnd < 0)
             {
                 small.post();
                 small.await(Duration.ofSeconds(10));
@@ -148,8 +169,8 @@ public final class TcpBench
             final List<Double> manyRate = new ArrayList<>();
             for (int round = 0; round < 5; round++)
             {
-                oneRate.add(rate(one, 1L << 30));
-                manyRate.add(rate(many, 1L << 30));
+                oneRate.add(rate(one, 0));
+                manyRate.add(rate(many, 0));
             }
             System.out.printf(Locale.ROOT, "{\"kind\":\"descriptors\",\"case\":\"WRITE 1 x 80 MiB\",\"GBps\":%.3f}%n",
                 median(oneRate));
@@ -170,22 +191,29 @@ public final class TcpBench
             rate(t, bytes));
     }
 
-    /** Bytes per second / 1e9 over repeated posts moving about {@code bytes}, after a short warm-up. */
+    /**
+     * Bytes per second / 1e9 over repeated posts: warm-up for a second (both JVMs compile the path), then at least
+     * two seconds and {@code bytes} of measurement.
+     */
     private static double rate(final Transfer t, final long bytes)
     {
-        for (int i = 0; i < 3; i++)
+        final long warmEnd = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() - warmEnd < 0)
         {
             t.post();
             t.await(Duration.ofSeconds(60));
         }
-        final long iterations = Math.max(5, bytes / t.totalBytes());
+        long iterations = 0;
         final long start = System.nanoTime();
-        for (long i = 0; i < iterations; i++)
+        long now = start;
+        while (iterations < 5 || now - start < 2_000_000_000L || iterations * t.totalBytes() < bytes)
         {
             t.post();
             t.await(Duration.ofSeconds(60));
+            iterations++;
+            now = System.nanoTime();
         }
-        return iterations * t.totalBytes() / ((System.nanoTime() - start) / 1e9) / 1e9;
+        return iterations * t.totalBytes() / ((now - start) / 1e9) / 1e9;
     }
 
     private static double median(final List<Double> values)

@@ -21,6 +21,10 @@ final class Path
     final ArrayDeque<Chunk> sendQueue = new ArrayDeque<>();
     final ArrayDeque<Chunk> unacked = new ArrayDeque<>();
     final Condition hasWork;
+    /** Held while a frame is written: by the sender thread, or by a posting thread writing a small chunk itself. */
+    final java.util.concurrent.locks.ReentrantLock writeLock = new java.util.concurrent.locks.ReentrantLock();
+    /** Set by dispatch when chunks were queued but the sender was not woken yet. Under the link's lock. */
+    boolean signalPending;
     final String description;
     long inflightBytes;
     long bytesAcked;
@@ -103,19 +107,33 @@ final class Path
                 {
                     return;
                 }
-                if (c.isNotification())
+                writeLock.lock();
+                try
                 {
-                    writeNotification(c);
+                    write(c);
                 }
-                else
+                finally
                 {
-                    writeChunk(c);
+                    writeLock.unlock();
                 }
             }
         }
         catch (final IOException | RuntimeException ex)
         {
             link.pathFailed(this, ex);
+        }
+    }
+
+    /** Writes one chunk or notification; the caller holds {@link #writeLock}. */
+    void write(final Chunk c) throws IOException
+    {
+        if (c.isNotification())
+        {
+            writeNotification(c);
+        }
+        else
+        {
+            writeChunk(c);
         }
     }
 

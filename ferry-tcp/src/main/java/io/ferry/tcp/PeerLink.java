@@ -28,6 +28,8 @@ final class PeerLink
 {
     private static final System.Logger LOG = System.getLogger(PeerLink.class.getName());
     private static final int MAX_CRC_RETRIES = 3;
+    /** WRITE chunks up to this many payload bytes may be written by the posting thread itself. */
+    private static final long DIRECT_WRITE_LIMIT = 64 * 1024;
 
     final TcpBackend backend;
     final TcpConfig config;
@@ -210,12 +212,13 @@ final class PeerLink
                     pending.addFirst(new Chunk(r, Frames.NOTIFY_DATA, notification, null));
                 }
             }
-            dispatchLocked();
+            dispatchLocked(true);
         }
         finally
         {
             lock.unlock();
         }
+        writeOrWake();
         if (completeNow)
         {
             finish(r, null);
@@ -241,8 +244,14 @@ final class PeerLink
         }
     }
 
-    /** Hands waiting chunks to paths with room. Under the lock. */
+    /** Hands waiting chunks to paths with room and wakes their senders. Under the lock. */
     private void dispatchLocked()
+    {
+        dispatchLocked(false);
+    }
+
+    /** Hands waiting chunks to paths with room. Under the lock. */
+    private void dispatchLocked(final boolean deferSignals)
     {
         if (null == paths)
         {
@@ -271,7 +280,93 @@ final class PeerLink
             {
                 c.request.inFlight++;
             }
-            p.hasWork.signal();
+            if (deferSignals)
+            {
+                p.signalPending = true;
+            }
+            else
+            {
+                p.hasWork.signal();
+            }
+        }
+    }
+
+    /**
+     * After a post queued work: a path whose writer is idle gets its small chunks written by the posting thread
+     * itself, saving a thread wake-up on the latency path; anything else wakes the path's sender thread.
+     */
+    private void writeOrWake()
+    {
+        final Path[] ps = paths;
+        for (final Path p : ps)
+        {
+            boolean wake;
+            lock.lock();
+            try
+            {
+                wake = p.signalPending;
+                p.signalPending = false;
+            }
+            finally
+            {
+                lock.unlock();
+            }
+            if (!wake)
+            {
+                continue;
+            }
+            if (p.writeLock.tryLock())
+            {
+                try
+                {
+                    Chunk c;
+                    while (null != (c = takeSmall(p)))
+                    {
+                        p.write(c);
+                    }
+                }
+                catch (final IOException | RuntimeException ex)
+                {
+                    p.writeLock.unlock();
+                    pathFailed(p, ex);
+                    continue;
+                }
+                p.writeLock.unlock();
+            }
+            lock.lock();
+            try
+            {
+                if (!p.sendQueue.isEmpty())
+                {
+                    p.hasWork.signal();
+                }
+            }
+            finally
+            {
+                lock.unlock();
+            }
+        }
+    }
+
+    private Chunk takeSmall(final Path p)
+    {
+        lock.lock();
+        try
+        {
+            final Chunk c = p.sendQueue.peekFirst();
+            // a READ request or notification is a small frame whatever its window cost
+            if (null == c || p.dead || (c.bytes > DIRECT_WRITE_LIMIT && !c.isNotification() &&
+                io.ferry.TransferOp.WRITE == c.request.op))
+            {
+                return null;
+            }
+            p.sendQueue.pollFirst();
+            c.sentNs = System.nanoTime();
+            return c;
+        }
+        finally
+        {
+            lock.unlock();
         }
     }
 

@@ -29,8 +29,9 @@ import java.util.Map;
  *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
  *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (most room, then lowest RTT) or
  *     round_robin</td></tr>
- *     <tr><td>window_initial / window_min / window_max</td><td>8 MiB / chunk_size / 64 MiB</td><td>bounds of
- *     a path's window of unacknowledged bytes (fixed uses window_initial)</td></tr>
+ *     <tr><td>window_initial / window_min / window_max</td><td>8 MiB / 4 x chunk_size / 64 MiB</td><td>bounds
+ *     of a path's window of unacknowledged bytes (fixed uses window_initial); the floor keeps a few chunks queued
+ *     per path so that its pipeline never runs dry (measured: 1 chunk halves READ bandwidth on loopback)</td></tr>
  *     <tr><td>swift_target_factor</td><td>1.5</td><td>target delay = base RTT x factor</td></tr>
  *     <tr><td>swift_beta / swift_max_decrease</td><td>0.8 / 0.5</td><td>multiplicative decrease gain and cap</td></tr>
  *     <tr><td>connect_timeout_ms</td><td>5000</td><td>deadline to connect and handshake one path</td></tr>
@@ -93,9 +94,9 @@ record TcpConfig(
     {
         final int chunk = intParam(p, "chunk_size", 4096, 1 << 28);
         final long windowMinRaw = longParam(p, "window_min", 0, Long.MAX_VALUE);
-        final long windowMin = 0 == windowMinRaw ? chunk : windowMinRaw;
         final long windowMax = longParam(p, "window_max", 1, Long.MAX_VALUE);
         final long windowInitial = longParam(p, "window_initial", 1, Long.MAX_VALUE);
+        final long windowMin = 0 == windowMinRaw ? Math.min(4L * chunk, windowInitial) : windowMinRaw;
         if (windowMin > windowMax || windowInitial < windowMin || windowInitial > windowMax)
         {
             throw invalid("windows must satisfy window_min <= window_initial <= window_max, got " + windowMin +

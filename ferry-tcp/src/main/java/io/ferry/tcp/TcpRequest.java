@@ -9,7 +9,8 @@ import java.util.Arrays;
 
 /**
  * A prepared TCP request: its spans cut once into pieces and chunks. A piece is the part of one span that falls in
- * one chunk; a chunk holds at most {@code max_spans_per_chunk} pieces and {@code chunk_size} bytes.
+ * one chunk; a chunk holds at most {@code max_spans_per_chunk} pieces and {@code chunk_size} bytes. (Cutting a
+ * small request into one chunk per path was measured and rejected: on two cores a 1 MiB transfer got slower.)
  * Post state is guarded by the peer link's lock.
  */
 final class TcpRequest implements BackendRequest
