@@ -118,7 +118,7 @@ public final class TcpBench
                 final long block = Long.parseLong(parts[1]) << 20;
                 final Transfer t = agent.createTransfer(TransferOp.parse(parts[0]), DescList.dram(local.asSlice(0, block)),
                     DescList.builder(MemoryKind.DRAM).add(remote, block).build(), peer, TransferOptions.NONE);
-                bandwidth("bandwidth", only + " MiB", t, 40L << 30);
+                bandwidth("bandwidth", only + " MiB", t, 0);
                 return;
             }
             for (final TransferOp op : TransferOp.values())
