@@ -11,9 +11,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
- * Helpers shared by the tests: uniquely named agents, deterministic memory patterns, error expectations.
+ * Helpers shared by the tests of every module (published as ferry-core's test jar): uniquely named agents,
+ * deterministic memory patterns, error expectations.
  */
-final class Fixtures
+public final class Fixtures
 {
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
@@ -21,17 +22,17 @@ final class Fixtures
     {
     }
 
-    static String unique(final String prefix)
+    public static String unique(final String prefix)
     {
         return prefix + "-" + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet();
     }
 
-    static Agent localAgent(final String prefix)
+    public static Agent localAgent(final String prefix)
     {
         return Agent.create(AgentConfig.builder(unique(prefix)).backends("LOCAL").build());
     }
 
-    static void fill(final MemorySegment segment, final long seed)
+    public static void fill(final MemorySegment segment, final long seed)
     {
         final SplittableRandom random = new SplittableRandom(seed);
         final long size = segment.byteSize();
@@ -46,14 +47,14 @@ final class Fixtures
         }
     }
 
-    static void assertSameBytes(final MemorySegment expected, final MemorySegment actual)
+    public static void assertSameBytes(final MemorySegment expected, final MemorySegment actual)
     {
         assertThat(actual.byteSize()).isEqualTo(expected.byteSize());
         assertThat(MemorySegment.mismatch(expected, 0, expected.byteSize(), actual, 0, actual.byteSize()))
             .as("first differing byte").isEqualTo(-1L);
     }
 
-    static FerryException expectError(final ErrorCode code, final ThrowableAssert.ThrowingCallable call)
+    public static FerryException expectError(final ErrorCode code, final ThrowableAssert.ThrowingCallable call)
     {
         final FerryException ex = catchThrowableOfType(FerryException.class, call);
         assertThat(ex).as("expected FerryException " + code).isNotNull();

@@ -97,15 +97,9 @@ final class LocalBackend implements Backend
         return true;
     }
 
-    @SuppressWarnings("restricted") // a region given by address only: the caller vouches that it stays mapped
     public MemoryHandle register(final RegionSpec region)
     {
-        if (MemoryKind.DRAM != region.kind())
-        {
-            throw new FerryException(ErrorCode.NOT_SUPPORTED, "LOCAL moves DRAM only, not " + region.kind());
-        }
-        final MemorySegment segment = null != region.segment() ? region.segment() :
-            MemorySegment.ofAddress(region.address()).reinterpret(region.length());
+        final MemorySegment segment = region.dramSegment(name());
         final LocalMemory memory = new LocalMemory(this, region.accessKey(), segment, region.address(),
             region.length());
         if (null != byKey.putIfAbsent(region.accessKey(), memory))

@@ -129,10 +129,7 @@ final class InboundConnection implements Runnable
 
     private boolean refuse(final String reason) throws IOException
     {
-        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused a connection from " +
-            initiator + " at " + remote + ": " + reason);
-        sendReply(Frames.ACK, 0, Frames.MALFORMED, reason);
-        return false;
+        return closeWith("refused the connection", reason);
     }
 
     /** Serves one frame; false when the connection should close. */
@@ -299,9 +296,15 @@ final class InboundConnection implements Runnable
 
     private boolean protocolError(final String what) throws IOException
     {
-        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": protocol violation by " +
-            initiator + " at " + remote + ", closing the connection: " + what);
-        sendReply(Frames.ACK, 0, Frames.MALFORMED, what);
+        return closeWith("closes the connection after a protocol violation", what);
+    }
+
+    /** Logs why, tells the peer with a MALFORMED status, and has the connection closed (returns false). */
+    private boolean closeWith(final String action, final String reason) throws IOException
+    {
+        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " " + action + " of " + initiator +
+            " at " + remote + ": " + reason);
+        sendReply(Frames.ACK, 0, Frames.MALFORMED, reason);
         return false;
     }
 

@@ -216,15 +216,9 @@ final class TcpBackend implements Backend
         return true;
     }
 
-    @SuppressWarnings("restricted") // a region given by address only: the caller vouches that it stays mapped
     public MemoryHandle register(final RegionSpec spec)
     {
-        if (MemoryKind.DRAM != spec.kind())
-        {
-            throw new FerryException(ErrorCode.NOT_SUPPORTED, "TCP moves DRAM only, not " + spec.kind());
-        }
-        final MemorySegment segment = null != spec.segment() ? spec.segment() :
-            MemorySegment.ofAddress(spec.address()).reinterpret(spec.length());
+        final MemorySegment segment = spec.dramSegment(name());
         final TcpRegion region = new TcpRegion(spec.accessKey(), spec.address(), spec.length(), segment);
         synchronized (regionLock)
         {

@@ -64,7 +64,7 @@ public final class PeerMain
                 final String[] cmd = line.trim().split(" ");
                 switch (cmd[0])
                 {
-                    case "fill" -> TcpFixtures.fill(mem, Long.parseLong(cmd[1]));
+                    case "fill" -> io.ferry.Fixtures.fill(mem, Long.parseLong(cmd[1]));
                     case "crc" -> System.out.println(crc(mem.asSlice(Long.parseLong(cmd[1]), Long.parseLong(cmd[2]))));
                     case "load" -> System.out.println(agent.loadRemoteMetadata(Files.readAllBytes(Path.of(cmd[1]))));
                     case "notif" ->

@@ -27,8 +27,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static io.ferry.tcp.TcpFixtures.assertSameBytes;
-import static io.ferry.tcp.TcpFixtures.fill;
+import static io.ferry.Fixtures.assertSameBytes;
+import static io.ferry.Fixtures.fill;
 import static io.ferry.tcp.TcpFixtures.liveThreads;
 import static io.ferry.tcp.TcpFixtures.tcpAgent;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -25,10 +25,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static io.ferry.tcp.TcpFixtures.fill;
+import static io.ferry.Fixtures.fill;
 import static io.ferry.tcp.TcpFixtures.liveThreads;
 import static io.ferry.tcp.TcpFixtures.tcpAgent;
-import static io.ferry.tcp.TcpFixtures.unique;
+import static io.ferry.Fixtures.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -125,7 +125,7 @@ class TwoProcessTest
             final Transfer pull = agent.createTransfer(TransferOp.READ, bb.build(), rb.build(), name, null);
             pull.post();
             pull.await(Duration.ofSeconds(60));
-            TcpFixtures.assertSameBytes(local.asSlice(0, (long)n * 4096), back);
+            io.ferry.Fixtures.assertSameBytes(local.asSlice(0, (long)n * 4096), back);
         }
     }
 
