@@ -19,6 +19,7 @@ final class InboundConnection implements Runnable
     private static final System.Logger LOG = System.getLogger(InboundConnection.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int MAX_NOTIFICATION = 16 << 20;
+    private static final byte[] NO_REASON = new byte[0];
 
     private final TcpBackend backend;
     private final SocketChannel channel;
@@ -311,7 +312,7 @@ final class InboundConnection implements Runnable
     private void sendReply(final byte type, final long id, final short status, final String reason)
         throws IOException
     {
-        final byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        final byte[] text = reason.isEmpty() ? NO_REASON : reason.getBytes(StandardCharsets.UTF_8);
         final int len = Math.min(text.length, 1024);
         reply.clear();
         Frames.putHeader(reply, type, Frames.REPLY_FIXED + len, id);

@@ -210,9 +210,14 @@ final class Path
                     {
                         throw new IOException("reply reason of " + payload + " bytes");
                     }
-                    final ByteBuffer reason = ByteBuffer.allocate(payload);
-                    Channels.readFully(channel, reason);
-                    link.onReply(this, id, status, new String(reason.array(), StandardCharsets.UTF_8));
+                    String reason = "";
+                    if (payload > 0)
+                    {
+                        final ByteBuffer text = ByteBuffer.allocate(payload);
+                        Channels.readFully(channel, text);
+                        reason = new String(text.array(), StandardCharsets.UTF_8);
+                    }
+                    link.onReply(this, id, status, reason);
                     continue;
                 }
                 final Chunk c = link.findUnacked(this, id);
