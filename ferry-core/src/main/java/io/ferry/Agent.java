@@ -3,6 +3,8 @@ package io.ferry;
 import io.ferry.internal.RegionIndex;
 import io.ferry.internal.Span;
 import io.ferry.metadata.AgentMetadata;
+import io.ferry.metadata.MetadataClient;
+import io.ferry.metadata.MetadataListener;
 import io.ferry.metadata.MetadataCodec;
 import io.ferry.metadata.RegionRecord;
 import io.ferry.spi.Backend;
@@ -13,6 +15,7 @@ import io.ferry.spi.RegionSpec;
 import io.ferry.spi.RemoteRegionSpec;
 import io.ferry.spi.ResolvedDescs;
 
+import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,8 +28,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -71,6 +76,7 @@ public final class Agent implements AutoCloseable
     private final long nanoBase = System.nanoTime();
     private final Instant epochBase = Instant.now();
     private volatile Map<MemoryKind, RegionIndex<LocalRegion>> localRegions = new EnumMap<>(MemoryKind.class);
+    private volatile MetadataListener listener;
     private volatile long localEpoch;
 
     private Agent(final AgentConfig config)
@@ -161,6 +167,15 @@ public final class Agent implements AutoCloseable
         try
         {
             final Agent agent = new Agent(config);
+            try
+            {
+                agent.startListener();
+            }
+            catch (final RuntimeException ex)
+            {
+                agent.close();
+                throw ex;
+            }
             LOG.log(System.Logger.Level.DEBUG, () -> "agent " + agent.name + " started with backends " +
                 agent.backendNames());
             return agent;
@@ -198,6 +213,103 @@ public final class Agent implements AutoCloseable
     {
         final BackendProvider p = provider(backendName);
         return new BackendInfo(p.name(), p.memoryKinds(), p.defaultParams(), p.unavailableReason());
+    }
+
+    private void startListener()
+    {
+        if (config.listenPort() < 0)
+        {
+            return;
+        }
+        listener = new MetadataListener(name, new InetSocketAddress(config.listenAddress(), config.listenPort()),
+            config.defaultTimeout(), this::loadRemoteMetadata, this::localMetadata, peer ->
+            {
+                if (!name.equals(peer))
+                {
+                    dropPeer(peer);
+                }
+            });
+    }
+
+    /**
+     * @return the address of the embedded metadata listener, or empty when it is off ({@code listenPort(-1)}).
+     */
+    public Optional<InetSocketAddress> metadataAddress()
+    {
+        final MetadataListener l = listener;
+        return null == l ? Optional.empty() : Optional.of(l.address());
+    }
+
+    /**
+     * Sends this agent's full metadata to the agent listening at host:port, which loads it (NIXL's
+     * {@code sendLocalMD}). Returns at once.
+     *
+     * @param host the peer's host.
+     * @param port the peer's metadata port.
+     * @return completes when the peer loaded it; fails with REMOTE_DISCONNECT (unreachable), TIMED_OUT (no reply
+     * within the default timeout) or the peer's own error (e.g. NOT_ALLOWED).
+     */
+    public CompletableFuture<Void> sendMetadata(final String host, final int port)
+    {
+        return sendMetadata(host, port, localMetadata());
+    }
+
+    /**
+     * Sends a metadata blob (typically {@link #partialMetadata}) to the agent at host:port, which loads and merges
+     * it. Returns at once.
+     *
+     * @param host     the peer's host.
+     * @param port     the peer's metadata port.
+     * @param metadata what to send.
+     * @return as {@link #sendMetadata(String, int)}.
+     */
+    public CompletableFuture<Void> sendMetadata(final String host, final int port, final byte[] metadata)
+    {
+        checkOpen();
+        Objects.requireNonNull(metadata, "metadata");
+        return MetadataClient.send(peerAddress(host, port), metadata.clone(), config.defaultTimeout(),
+            "ferry-md-" + name + "-send");
+    }
+
+    /**
+     * Fetches the full metadata of the agent at host:port and loads it (NIXL's {@code fetchRemoteMD}). Returns at
+     * once; {@link #checkRemote} can be polled as well.
+     *
+     * @param host the peer's host.
+     * @param port the peer's metadata port.
+     * @return the peer's name once loaded; fails as {@link #sendMetadata(String, int)} or as
+     * {@link #loadRemoteMetadata}.
+     */
+    public CompletableFuture<String> fetchMetadata(final String host, final int port)
+    {
+        checkOpen();
+        return MetadataClient.fetch(peerAddress(host, port), config.defaultTimeout(), "ferry-md-" + name + "-fetch")
+            .thenApply(this::loadRemoteMetadata);
+    }
+
+    /**
+     * Tells the agent at host:port to drop this agent's metadata (NIXL's {@code invalidateLocalMD}). Returns at
+     * once; idempotent at the peer.
+     *
+     * @param host the peer's host.
+     * @param port the peer's metadata port.
+     * @return completes when the peer dropped it.
+     */
+    public CompletableFuture<Void> invalidateAt(final String host, final int port)
+    {
+        checkOpen();
+        return MetadataClient.invalidate(peerAddress(host, port), name, config.defaultTimeout(),
+            "ferry-md-" + name + "-invalidate");
+    }
+
+    private static InetSocketAddress peerAddress(final String host, final int port)
+    {
+        Objects.requireNonNull(host, "host");
+        if (port < 1 || port > 65535)
+        {
+            throw FerryException.invalid("port must be 1-65535, got " + port);
+        }
+        return InetSocketAddress.createUnresolved(host, port);
     }
 
     /**
@@ -1228,6 +1340,11 @@ public final class Agent implements AutoCloseable
         if (!closed.compareAndSet(false, true))
         {
             return;
+        }
+        final MetadataListener l = listener;
+        if (null != l)
+        {
+            l.close();
         }
         notifications.close();
         for (final Backend b : backends)

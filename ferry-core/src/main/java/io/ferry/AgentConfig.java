@@ -19,12 +19,32 @@ public final class AgentConfig
     private final String name;
     private final Map<String, Map<String, String>> backends;
     private final Duration defaultTimeout;
+    private final int listenPort;
+    private final String listenAddress;
 
     private AgentConfig(final Builder b)
     {
         this.name = b.name;
         this.backends = null == b.backends ? null : Collections.unmodifiableMap(new LinkedHashMap<>(b.backends));
         this.defaultTimeout = b.defaultTimeout;
+        this.listenPort = b.listenPort;
+        this.listenAddress = b.listenAddress;
+    }
+
+    /**
+     * @return the metadata listener's port: 0 for any free port, -1 for no listener.
+     */
+    public int listenPort()
+    {
+        return listenPort;
+    }
+
+    /**
+     * @return the address the metadata listener binds.
+     */
+    public String listenAddress()
+    {
+        return listenAddress;
     }
 
     /**
@@ -67,7 +87,8 @@ public final class AgentConfig
     public String toString()
     {
         return "AgentConfig{name=" + name + ", backends=" + (null == backends ? "all available" : backends.keySet()) +
-            ", defaultTimeout=" + defaultTimeout + "}";
+            ", defaultTimeout=" + defaultTimeout + ", listen=" + (listenPort < 0 ? "off" : listenAddress + ":" +
+            listenPort) + "}";
     }
 
     /**
@@ -78,6 +99,8 @@ public final class AgentConfig
         private final String name;
         private LinkedHashMap<String, Map<String, String>> backends;
         private Duration defaultTimeout = DEFAULT_TIMEOUT;
+        private int listenPort = 0;
+        private String listenAddress = "0.0.0.0";
 
         Builder(final String name)
         {
@@ -145,6 +168,37 @@ public final class AgentConfig
                 throw FerryException.invalid("default timeout must be positive, got " + timeout);
             }
             this.defaultTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * The embedded metadata listener (socket exchange): {@code 0} (default) binds any free port, {@code -1}
+         * runs none.
+         *
+         * @param port the port.
+         * @return this builder.
+         */
+        public Builder listenPort(final int port)
+        {
+            if (port < -1 || port > 65535)
+            {
+                throw FerryException.invalid("listen port must be -1 (off), 0 (any) or 1-65535, got " + port);
+            }
+            this.listenPort = port;
+            return this;
+        }
+
+        /**
+         * @param address the address the metadata listener binds (default 0.0.0.0: every interface).
+         * @return this builder.
+         */
+        public Builder listenAddress(final String address)
+        {
+            if (null == address || address.isBlank())
+            {
+                throw FerryException.invalid("listen address must be non-empty");
+            }
+            this.listenAddress = address.trim();
             return this;
         }
 

@@ -745,8 +745,15 @@ final class PeerLink
     /** Test hook: breaks path {@code index} as a network fault would. */
     void breakPath(final int index) throws IOException
     {
-        paths[index].channel.shutdownInput();
-        paths[index].channel.shutdownOutput();
+        try
+        {
+            paths[index].channel.shutdownOutput();
+            paths[index].channel.shutdownInput();
+        }
+        catch (final java.nio.channels.ClosedChannelException ex)
+        {
+            // the path noticed the first shutdown and closed itself: broken either way
+        }
     }
 
     Path[] paths()
