@@ -187,8 +187,11 @@ class EtcdMetadataTest
     void etcdRestartedWithItsDataLostDoesNotCrashAgentsAndTheyPublishAgain() throws Exception
     {
         final Agent a = agent(unique("survivor"));
+        final Agent b = agent(unique("watcher"));
         final EtcdMetadata ea = etcdFor(a, 2);
+        final EtcdMetadata eb = etcdFor(b, 2);
         ea.publish();
+        eb.fetch(a.name()).get(20, TimeUnit.SECONDS);
         final EtcdClient client = new EtcdClient(List.of(java.net.URI.create(etcd.endpoint())), Duration.ofSeconds(2));
         assertThat(client.get(ea.key(a.name(), EtcdMetadata.DEFAULT_LABEL))).isPresent();
 
@@ -199,6 +202,13 @@ class EtcdMetadataTest
         assertThat(MetadataCodec.decode(client.get(ea.key(a.name(), EtcdMetadata.DEFAULT_LABEL)).orElseThrow()
             .value()).name()).isEqualTo(a.name());
         assertThat(a.isClosed()).isFalse();
+
+        // the watcher's stream broke with the restart; it watches again, so a's exit still reaches it
+        Thread.sleep(500);
+        assertThat(b.peers()).contains(a.name());
+        ea.invalidate();
+        eventually("the watcher sees a leave after the restart", Duration.ofSeconds(15),
+            () -> !b.peers().contains(a.name()));
     }
 
     @Test
