@@ -16,6 +16,7 @@ final class Path
 {
     final PeerLink link;
     final int index;
+    final java.net.InetSocketAddress remote;
     final SocketChannel channel;
     final CongestionController controller;
     final ArrayDeque<Chunk> sendQueue = new ArrayDeque<>();
@@ -37,11 +38,12 @@ final class Path
     private Thread sender;
     private Thread receiver;
 
-    Path(final PeerLink link, final int index, final SocketChannel channel, final CongestionController controller,
-        final int maxSpans, final String description)
+    Path(final PeerLink link, final int index, final java.net.InetSocketAddress remote, final SocketChannel channel,
+        final CongestionController controller, final int maxSpans, final String description)
     {
         this.link = link;
         this.index = index;
+        this.remote = remote;
         this.channel = channel;
         this.controller = controller;
         this.hasWork = link.lock.newCondition();

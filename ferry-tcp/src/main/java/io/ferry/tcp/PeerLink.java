@@ -39,7 +39,8 @@ final class PeerLink
     private final ArrayDeque<Chunk> pending = new ArrayDeque<>();
     private final Set<TcpRequest> active = Collections.newSetFromMap(new IdentityHashMap<>());
     private final long idPrefix = (ThreadLocalRandom.current().nextLong() & 0x7FFF_FFFFL) << 32;
-    private Path[] paths;
+    private volatile Path[] paths;
+    private final Set<Thread> reconnecting = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private int cursor;
     private long nextId;
     private volatile boolean failed;
@@ -158,7 +159,7 @@ final class PeerLink
             }
             backend.watchdog.clear(ch);
             final String description = ch.getLocalAddress() + " -> " + remote;
-            return new Path(this, index, ch, config.newController(), config.maxSpansPerChunk(), description);
+            return new Path(this, index, remote, ch, config.newController(), config.maxSpansPerChunk(), description);
         }
         catch (final java.nio.channels.ClosedChannelException ex)
         {
@@ -626,6 +627,7 @@ final class PeerLink
                 {
                     LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + p + " failed (" +
                         cause + "); " + requeue.size() + " unacknowledged chunks go to the other paths");
+                    scheduleReconnect(p);
                 }
                 dispatchLocked();
                 lost = List.of();
@@ -656,6 +658,91 @@ final class PeerLink
             {
                 finish(r, new FerryException(ErrorCode.REMOTE_DISCONNECT, reason));
             }
+        }
+    }
+
+    /**
+     * Reconnects a broken path in the background while the link lives: waits {@code reconnect_interval_ms},
+     * doubling up to 16 times that, between attempts. A new path takes the old one's slot and its share of chunks.
+     */
+    private void scheduleReconnect(final Path broken)
+    {
+        if (0 == config.reconnectIntervalMs())
+        {
+            return;
+        }
+        final Thread t = Thread.ofVirtual().name(backend.threadPrefix() + "-" + peer + "-p" + broken.index +
+            "-reconnect").unstarted(() -> reconnect(broken));
+        reconnecting.add(t);
+        t.start();
+    }
+
+    private void reconnect(final Path broken)
+    {
+        try
+        {
+            long waitMs = config.reconnectIntervalMs();
+            while (!failed && !backend.closing())
+            {
+                try
+                {
+                    Thread.sleep(waitMs);
+                }
+                catch (final InterruptedException ex)
+                {
+                    return;
+                }
+                if (failed || backend.closing())
+                {
+                    return;
+                }
+                try
+                {
+                    final Path fresh = connectPath(broken.index, broken.remote);
+                    boolean installed = false;
+                    lock.lock();
+                    try
+                    {
+                        if (!failed && paths[broken.index] == broken)
+                        {
+                            final Path[] next = paths.clone();
+                            next[broken.index] = fresh;
+                            paths = next;
+                            installed = true;
+                        }
+                    }
+                    finally
+                    {
+                        lock.unlock();
+                    }
+                    if (!installed)
+                    {
+                        Channels.closeQuietly(fresh.channel);
+                        return;
+                    }
+                    fresh.start(backend.threadPrefix() + "-" + peer);
+                    lock.lock();
+                    try
+                    {
+                        dispatchLocked();
+                    }
+                    finally
+                    {
+                        lock.unlock();
+                    }
+                    LOG.log(System.Logger.Level.INFO, "TCP agent " + backend.agentName() + ": " + fresh +
+                        " reconnected");
+                    return;
+                }
+                catch (final IOException | RuntimeException ex)
+                {
+                    waitMs = Math.min(waitMs * 2, 16L * config.reconnectIntervalMs());
+                }
+            }
+        }
+        finally
+        {
+            reconnecting.remove(Thread.currentThread());
         }
     }
 
@@ -716,6 +803,10 @@ final class PeerLink
         finally
         {
             lock.unlock();
+        }
+        for (final Thread t : reconnecting)
+        {
+            t.interrupt();
         }
         for (final TcpRequest r : lost)
         {

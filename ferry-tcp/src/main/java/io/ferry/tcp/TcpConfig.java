@@ -35,6 +35,8 @@ import java.util.Map;
  *     <tr><td>swift_target_factor</td><td>1.5</td><td>target delay = base RTT x factor</td></tr>
  *     <tr><td>swift_beta / swift_max_decrease</td><td>0.8 / 0.5</td><td>multiplicative decrease gain and cap</td></tr>
  *     <tr><td>connect_timeout_ms</td><td>5000</td><td>deadline to connect and handshake one path</td></tr>
+ *     <tr><td>reconnect_interval_ms</td><td>1000</td><td>first wait before reconnecting a broken path while others
+ *     live (doubles up to 16x); 0 never reconnects</td></tr>
  *     <tr><td>ack_timeout_ms</td><td>10000</td><td>a path whose oldest chunk waits longer for its ack is declared
  *     dead; its chunks go to the other paths</td></tr>
  *     <tr><td>crc32c</td><td>false</td><td>CRC32C of every chunk's payload, checked by the receiver</td></tr>
@@ -59,6 +61,7 @@ record TcpConfig(
     double swiftBeta,
     double swiftMaxDecrease,
     int connectTimeoutMs,
+    int reconnectIntervalMs,
     int ackTimeoutMs,
     boolean crc32c,
     byte[] authSecret,
@@ -83,6 +86,7 @@ record TcpConfig(
         d.put("swift_beta", "0.8");
         d.put("swift_max_decrease", "0.5");
         d.put("connect_timeout_ms", "5000");
+        d.put("reconnect_interval_ms", "1000");
         d.put("ack_timeout_ms", "10000");
         d.put("crc32c", "false");
         d.put("auth_secret", "");
@@ -141,6 +145,7 @@ record TcpConfig(
             doubleParam(p, "swift_beta", 0, 1),
             doubleParam(p, "swift_max_decrease", 0, 1),
             intParam(p, "connect_timeout_ms", 1, 3_600_000),
+            intParam(p, "reconnect_interval_ms", 0, 3_600_000),
             intParam(p, "ack_timeout_ms", 1, 3_600_000),
             boolParam(p, "crc32c"),
             null == secret || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8),
