@@ -27,7 +27,8 @@ import java.util.Map;
  *     <tr><td>chunk_size</td><td>1048576</td><td>most bytes per chunk</td></tr>
  *     <tr><td>max_spans_per_chunk</td><td>256</td><td>most descriptor pieces per chunk</td></tr>
  *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
- *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (most room, then lowest RTT) or
+ *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (a WRITE chunk goes to the path with
+ *     the most room, then the lowest RTT; a READ request fills the lowest-RTT path with room first) or
  *     round_robin</td></tr>
  *     <tr><td>window_initial / window_min / window_max</td><td>8 MiB / 4 x chunk_size / 64 MiB</td><td>bounds
  *     of a path's window of unacknowledged bytes (fixed uses window_initial); the floor keeps a few chunks queued
