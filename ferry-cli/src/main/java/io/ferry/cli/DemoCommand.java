@@ -111,9 +111,9 @@ final class DemoCommand implements Callable<Integer>
 
     private static void report(final PrintWriter out, final String step, final TransferTelemetry t)
     {
-        out.printf("%s %s in %d descriptor(s) after merging, %.1f us (post %.1f us), %.2f GB/s%n",
+        out.printf("%s %s in %d descriptor(s) after merging, %.1f us, %.2f GB/s%n",
             String.format("%-15s", step), human(t.totalBytes()), t.descriptorCount(),
-            t.transferDuration().toNanos() / 1e3, t.postDuration().toNanos() / 1e3, t.bytesPerSecond() / 1e9);
+            t.transferDuration().toNanos() / 1e3, t.bytesPerSecond() / 1e9);
     }
 
     private static DescList blockList(final MemorySegment base, final int blocks, final int blockSize)
