@@ -128,6 +128,7 @@ final class PeerLink
         try
         {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            backend.tune(ch);
             if (!config.localAddresses().isEmpty())
             {
                 ch.bind(new InetSocketAddress(config.localAddresses().get(index % config.localAddresses().size()), 0));

@@ -98,6 +98,23 @@ final class TcpBackend implements Backend
         return context.agentName();
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean kernelCcWarned = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Applies {@code kernel_congestion_control} to a socket; says once, loudly, when it cannot. */
+    void tune(final SocketChannel ch)
+    {
+        if (config.kernelCongestionControl().isEmpty())
+        {
+            return;
+        }
+        final String why = KernelCongestionControl.apply(ch, config.kernelCongestionControl());
+        if (null != why && kernelCcWarned.compareAndSet(false, true))
+        {
+            LOG.log(System.Logger.Level.WARNING, "TCP agent " + agentName() + ": kernel_congestion_control=" +
+                config.kernelCongestionControl() + " is not applied, the sockets keep the system default: " + why);
+        }
+    }
+
     String threadPrefix()
     {
         return "ferry-tcp-" + context.agentName();
@@ -150,6 +167,7 @@ final class TcpBackend implements Backend
             try
             {
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                tune(ch);
                 final String remote = String.valueOf(ch.getRemoteAddress());
                 final InboundConnection conn = new InboundConnection(this, ch, remote);
                 final Thread t = new Thread(conn, threadPrefix() + "-in-" + inboundCount.incrementAndGet());

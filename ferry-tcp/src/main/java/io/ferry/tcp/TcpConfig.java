@@ -40,6 +40,9 @@ import java.util.Map;
  *     live (doubles up to 16x); 0 never reconnects</td></tr>
  *     <tr><td>ack_timeout_ms</td><td>10000</td><td>a path whose oldest chunk waits longer for its ack is declared
  *     dead; its chunks go to the other paths</td></tr>
+ *     <tr><td>kernel_congestion_control</td><td>(empty)</td><td>the kernel's congestion control for this backend's
+ *     sockets, e.g. cubic (empty: the system default); needs {@code --add-exports java.base/sun.nio.ch=ALL-UNNAMED}
+ *     and is logged once when it cannot be applied</td></tr>
  *     <tr><td>crc32c</td><td>false</td><td>CRC32C of every chunk's payload, checked by the receiver</td></tr>
  *     <tr><td>auth_secret</td><td>(empty)</td><td>shared secret; connections must prove it (HMAC-SHA256)</td></tr>
  *     <tr><td>max_frame_bytes</td><td>67108864</td><td>largest frame body this agent accepts</td></tr>
@@ -64,6 +67,7 @@ record TcpConfig(
     int connectTimeoutMs,
     int reconnectIntervalMs,
     int ackTimeoutMs,
+    String kernelCongestionControl,
     boolean crc32c,
     byte[] authSecret,
     int maxFrameBytes)
@@ -89,6 +93,7 @@ record TcpConfig(
         d.put("connect_timeout_ms", "5000");
         d.put("reconnect_interval_ms", "1000");
         d.put("ack_timeout_ms", "10000");
+        d.put("kernel_congestion_control", "");
         d.put("crc32c", "false");
         d.put("auth_secret", "");
         d.put("max_frame_bytes", "67108864");
@@ -148,6 +153,7 @@ record TcpConfig(
             intParam(p, "connect_timeout_ms", 1, 3_600_000),
             intParam(p, "reconnect_interval_ms", 0, 3_600_000),
             intParam(p, "ack_timeout_ms", 1, 3_600_000),
+            kernelCc(p.get("kernel_congestion_control")),
             boolParam(p, "crc32c"),
             null == secret || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8),
             maxFrame);
@@ -158,6 +164,17 @@ record TcpConfig(
         return "fixed".equals(congestionControl) ? new FixedWindowController(windowInitial) :
             new SwiftController(windowInitial, windowMin, windowMax, chunkSize, swiftTargetFactor, swiftBeta,
                 swiftMaxDecrease);
+    }
+
+    private static String kernelCc(final String value)
+    {
+        final String v = null == value ? "" : value.trim();
+        if (!v.matches("[a-z0-9_]{0,15}"))
+        {
+            throw invalid("kernel_congestion_control must be a kernel algorithm name such as cubic, got '" + value +
+                "'");
+        }
+        return v;
     }
 
     private static List<String> list(final String value)

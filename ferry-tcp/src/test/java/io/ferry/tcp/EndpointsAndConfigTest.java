@@ -53,6 +53,7 @@ class EndpointsAndConfigTest
         for (final Map.Entry<String, String> bad : List.of(Map.entry("paths", "0"), Map.entry("chunk_size", "x"),
             Map.entry("congestion_control", "cubic"), Map.entry("crc32c", "maybe"),
             Map.entry("window_max", "1024"), Map.entry("swift_beta", "2"),
+            Map.entry("kernel_congestion_control", "cubic; rm -rf"),
             Map.entry("local_addresses", "no.such.host.invalid")))
         {
             final Map<String, String> p = new HashMap<>(TcpConfig.defaults());
@@ -61,6 +62,18 @@ class EndpointsAndConfigTest
             assertThat(ex).as(bad.toString()).isNotNull();
             assertThat(ex.code()).isEqualTo(ErrorCode.INVALID_PARAM);
             assertThat(ex.getMessage()).contains(bad.getKey());
+        }
+    }
+
+    @Test
+    void kernelCongestionControlSaysWhyItCannotBeApplied() throws Exception
+    {
+        assertThat(TcpConfig.parse(TcpConfig.defaults()).kernelCongestionControl()).isEmpty();
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open())
+        {
+            final String why = KernelCongestionControl.apply(ch, "cubic");
+            // the test JVM runs without --add-exports java.base/sun.nio.ch, as most applications do
+            assertThat(why).isNotNull().contains("add-exports java.base/sun.nio.ch");
         }
     }
 
