@@ -82,18 +82,48 @@ final class PeerLink
                 throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "peer '" + peer + "' publishes only loopback " +
                     "addresses of another host: " + endpoints.addresses());
             }
-            final List<Path> up = new ArrayList<>();
-            final List<String> errors = new ArrayList<>();
+            // every path connects at once, so the first post waits at most one connect_timeout_ms
+            final List<java.util.concurrent.CompletableFuture<Path>> attempts = new ArrayList<>();
             for (int i = 0; i < config.paths(); i++)
             {
+                final int index = i;
                 final InetSocketAddress remote = usable.get(i % usable.size());
+                final java.util.concurrent.CompletableFuture<Path> f = new java.util.concurrent.CompletableFuture<>();
+                Thread.ofVirtual().name(backend.threadPrefix() + "-" + peer + "-p" + i + "-connect").start(() ->
+                {
+                    try
+                    {
+                        f.complete(connectPath(index, remote));
+                    }
+                    catch (final IOException | RuntimeException ex)
+                    {
+                        f.completeExceptionally(new IOException("path " + index + " to " + remote + ": " +
+                            ex.getMessage(), ex));
+                    }
+                });
+                attempts.add(f);
+            }
+            final List<Path> up = new ArrayList<>();
+            final List<String> errors = new ArrayList<>();
+            for (final java.util.concurrent.CompletableFuture<Path> f : attempts)
+            {
                 try
                 {
-                    up.add(connectPath(i, remote));
+                    up.add(f.get(2L * config.connectTimeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS));
                 }
-                catch (final IOException | RuntimeException ex)
+                catch (final java.util.concurrent.ExecutionException ex)
                 {
-                    errors.add("path " + i + " to " + remote + ": " + ex.getMessage());
+                    errors.add(ex.getCause().getMessage());
+                }
+                catch (final java.util.concurrent.TimeoutException ex)
+                {
+                    errors.add("a path did not connect within " + 2L * config.connectTimeoutMs() + " ms");
+                    f.thenAccept(late -> Channels.closeQuietly(late.channel));
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                    errors.add("interrupted while connecting");
                 }
             }
             if (up.isEmpty())

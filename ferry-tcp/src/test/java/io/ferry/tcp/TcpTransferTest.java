@@ -322,6 +322,29 @@ class TcpTransferTest
         }
     }
 
+    @Test
+    void aSilentPeerFailsTheConnectWithinOneConnectTimeoutNotOnePerPath() throws Exception
+    {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress());
+            Agent impatient = tcpAgent("impatient", "connect_timeout_ms", "600", "paths", "4"))
+        {
+            // metadata that points at a listener which accepts and then says nothing
+            final io.ferry.metadata.AgentMetadata real = io.ferry.metadata.MetadataCodec.decode(target.localMetadata());
+            final byte[] info = Endpoints.encode(List.of(new java.net.InetSocketAddress("127.0.0.1",
+                silent.getLocalPort())));
+            final byte[] fake = io.ferry.metadata.MetadataCodec.encode(new io.ferry.metadata.AgentMetadata(
+                "silent-" + target.name(), java.util.Map.of("TCP", info), real.regions()));
+            final String name = impatient.loadRemoteMetadata(fake);
+            final long start = System.nanoTime();
+            final FerryException ex = catchThrowableOfType(FerryException.class, () -> impatient.connect(name));
+            final Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(ex).isNotNull();
+            assertThat(ex.code()).isEqualTo(ErrorCode.REMOTE_DISCONNECT);
+            assertThat(ex.getMessage()).contains("600 ms");
+            assertThat(took).as("paths connect in parallel").isLessThan(Duration.ofMillis(2000));
+        }
+    }
+
     static TcpBackend backendOf(final Agent agent)
     {
         try
