@@ -1079,7 +1079,7 @@ public final class Agent implements AutoCloseable
         final ResolvedDescs lres = new ResolvedDescs(n);
         final ResolvedDescs rres = new ResolvedDescs(n);
         final boolean loopback = PreparedList.Side.LOOPBACK == remote.side;
-        final DistinctRegions touched = new DistinctRegions();
+        final Set<LocalRegion> touched = Collections.newSetFromMap(new IdentityHashMap<>());
         final long[] lAddr = local.addresses;
         final long[] rAddr = remote.addresses;
         final long[] lLen = local.lengths;
@@ -1150,8 +1150,8 @@ public final class Agent implements AutoCloseable
             prevLEnd = lo + len;
             prevREnd = ro + len;
         }
-        final Transfer t = new Transfer(this, op, backend, remote, touched.toArray(), localEpoch, lres.totalBytes(),
-            lres.count(), notification);
+        final Transfer t = new Transfer(this, op, backend, remote, touched.toArray(new LocalRegion[0]), localEpoch,
+            lres.totalBytes(), lres.count(), notification);
         t.request(backend.prepare(op, lres, rres, remote.peer, t.sink()));
         return t;
     }
@@ -1537,22 +1537,6 @@ public final class Agent implements AutoCloseable
         catch (final RuntimeException ex)
         {
             LOG.log(System.Logger.Level.WARNING, "disconnecting " + b.name() + " from " + peer + " failed", ex);
-        }
-    }
-
-    /** The distinct local regions a transfer touches, collected without a set while they repeat. */
-    private static final class DistinctRegions
-    {
-        private final Set<LocalRegion> set = Collections.newSetFromMap(new IdentityHashMap<>());
-
-        void add(final LocalRegion r)
-        {
-            set.add(r);
-        }
-
-        LocalRegion[] toArray()
-        {
-            return set.toArray(new LocalRegion[0]);
         }
     }
 

@@ -93,11 +93,6 @@ final class Path
         }
     }
 
-    boolean threadsAlive()
-    {
-        return (null != sender && sender.isAlive()) || (null != receiver && receiver.isAlive());
-    }
-
     private void sendLoop()
     {
         try

@@ -896,8 +896,4 @@ final class PeerLink
         return paths;
     }
 
-    boolean isFailed()
-    {
-        return failed;
-    }
 }

@@ -130,14 +130,6 @@ final class TcpBackend implements Backend
         return regions;
     }
 
-    /**
-     * @return the port the listener is bound to.
-     */
-    int port()
-    {
-        return ((InetSocketAddress)localAddressOf(server)).getPort();
-    }
-
     PeerLink link(final String peer)
     {
         return links.get(peer);
