@@ -1,0 +1,256 @@
+package io.ferry.cli;
+
+import io.ferry.Agent;
+import io.ferry.AgentConfig;
+import io.ferry.DescList;
+import io.ferry.MemoryKind;
+import io.ferry.PreparedList;
+import io.ferry.Region;
+import io.ferry.Transfer;
+import io.ferry.TransferOp;
+import io.ferry.TransferOptions;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ferry kvbench}: the KV cache of one request of a model preset, in vLLM's block layout, pushed (WRITE) or
+ * pulled (READ) between a prefill and a decode agent; or with {@code --dry-run} only the sizes.
+ */
+@Command(name = "kvbench", mixinStandardHelpOptions = true,
+    description = "Move one request's KV cache (model preset, vLLM block layout) between two agents.")
+final class KvbenchCommand implements Callable<Integer>
+{
+    @Option(names = "--model", defaultValue = "llama-3.1-8b",
+        description = "llama-3.1-8b, llama-3.1-70b, qwen3-32b or deepseek-v3 (default ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--tokens", defaultValue = "2048", description = "prompt tokens (default ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--block-tokens", defaultValue = "16", description = "tokens per block (default ${DEFAULT-VALUE}).")
+    int blockTokens;
+
+    @Option(names = "--tp", defaultValue = "1", description = "tensor-parallel ranks (default ${DEFAULT-VALUE}).")
+    int tp;
+
+    @Option(names = "--dtype", defaultValue = "bf16", description = "bf16, fp16 or fp8 (default ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--mode", defaultValue = "push",
+        description = "push (prefill WRITEs) or pull (decode READs) (default ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--backend", defaultValue = "LOCAL", description = "LOCAL or TCP (default ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--iterations", defaultValue = "5", description = "requests moved (default ${DEFAULT-VALUE}).")
+    int iterations;
+
+    @Option(names = "--dry-run", description = "print the sizes, move nothing.")
+    boolean dryRun;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public Integer call()
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final KvShape shape;
+        try
+        {
+            shape = new KvShape(KvModel.preset(model), tokens, blockTokens, tp, dtypeBytes(dtype));
+            if (!"push".equals(mode) && !"pull".equals(mode))
+            {
+                throw new IllegalArgumentException("--mode must be push or pull, got '" + mode + "'");
+            }
+            if (iterations < 1)
+            {
+                throw new IllegalArgumentException("--iterations must be positive");
+            }
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), ex.getMessage());
+        }
+        printSizes(out, shape);
+        if (dryRun)
+        {
+            out.flush();
+            return 0;
+        }
+        if (shape.bytesPerRank() > (24L << 30))
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), "one rank's KV (" +
+                DemoCommand.human(shape.bytesPerRank()) + ") is too large to hold twice in this process; use " +
+                "--dry-run, fewer --tokens or a larger --tp");
+        }
+        return run(out, shape);
+    }
+
+    private void printSizes(final PrintWriter out, final KvShape s)
+    {
+        final KvModel m = s.model();
+        out.printf(Locale.ROOT, "model %s: %d layers, %s, %s, %d tokens in %d-token blocks, TP %d%n", m.name(),
+            m.layers(), m.mla() ? "MLA (latent " + m.headDim() + ")" : m.kvHeads() + " KV heads x " + m.headDim(),
+            dtype, tokens, blockTokens, tp);
+        out.printf(Locale.ROOT, "KV per token     %s (all layers%s)%n", DemoCommand.human(s.bytesPerToken()),
+            m.mla() ? "" : ", K and V");
+        out.printf(Locale.ROOT, "per rank         %d regions x %d blocks = %,d descriptors of %s = %s%n",
+            s.regions(), s.blocks(), s.descriptorsPerRank(), DemoCommand.human(s.descriptorBytes()),
+            DemoCommand.human(s.bytesPerRank()));
+        final long all = s.bytesAllRanks();
+        out.printf(Locale.ROOT, "all %d rank(s)    %s per request: %.1f ms at 100 Gb/s, %.1f ms at 200 Gb/s, " +
+            "%.1f ms at 400 Gb/s (line rate, before overheads)%n", s.tp(), DemoCommand.human(all),
+            all / 12.5e9 * 1e3, all / 25e9 * 1e3, all / 50e9 * 1e3);
+    }
+
+    private int run(final PrintWriter out, final KvShape s)
+    {
+        final int regions = s.regions();
+        final int blocks = s.blocks();
+        final long desc = s.descriptorBytes();
+        final long regionBytes = blocks * desc;
+        try (Arena arena = Arena.ofShared();
+            Agent prefill = Agent.create(agentConfig("kv-prefill"));
+            Agent decode = Agent.create(agentConfig("kv-decode")))
+        {
+            final MemorySegment p = arena.allocate(regions * regionBytes, 4096);
+            final MemorySegment d = arena.allocate(regions * regionBytes, 4096);
+            for (long off = 0; off + 8 <= p.byteSize(); off += 8)
+            {
+                p.set(ValueLayout.JAVA_LONG_UNALIGNED, off, off * 0x9E3779B97F4A7C15L);
+            }
+            prefill.register(MemoryKind.DRAM, regionList(p, regions, regionBytes));
+            decode.register(MemoryKind.DRAM, regionList(d, regions, regionBytes));
+            prefill.loadRemoteMetadata(decode.localMetadata());
+            decode.loadRemoteMetadata(prefill.localMetadata());
+
+            // prefill block b of a region lands in decode block (blocks - 1 - b): scattered ids, as in vLLM
+            final int n = regions * blocks;
+            final int[] pIdx = new int[n];
+            final int[] dIdx = new int[n];
+            for (int r = 0, k = 0; r < regions; r++)
+            {
+                for (int b = 0; b < blocks; b++, k++)
+                {
+                    pIdx[k] = r * blocks + b;
+                    dIdx[k] = r * blocks + (blocks - 1 - b);
+                }
+            }
+            final boolean push = "push".equals(mode);
+            final Transfer t;
+            if (push)
+            {
+                final PreparedList local = prefill.prepare(blockList(p, regions, blocks, desc));
+                final PreparedList remote = prefill.prepare(decode.name(), blockList(d, regions, blocks, desc));
+                t = prefill.transfer(TransferOp.WRITE, local, pIdx, remote, dIdx,
+                    TransferOptions.notify("req-0:kv-ready".getBytes(StandardCharsets.UTF_8)));
+            }
+            else
+            {
+                final PreparedList local = decode.prepare(blockList(d, regions, blocks, desc));
+                final PreparedList remote = decode.prepare(prefill.name(), blockList(p, regions, blocks, desc));
+                t = decode.transfer(TransferOp.READ, local, dIdx, remote, pIdx, TransferOptions.NONE);
+            }
+            final long[] nanos = new long[iterations];
+            for (int i = 0; i < iterations; i++)
+            {
+                t.post();
+                t.await(Duration.ofMinutes(5));
+                nanos[i] = t.telemetry().transferDuration().toNanos();
+                if (push)
+                {
+                    decode.awaitNotification(Duration.ofSeconds(30));
+                }
+            }
+            Arrays.sort(nanos);
+            final long median = nanos[iterations / 2];
+            final boolean ok = verify(p, d, regions, blocks, desc);
+            out.printf(Locale.ROOT, "%s over %s: %d descriptors (%d after merging), median %.2f ms per request " +
+                "(%d runs), %.2f GB/s; every byte %s%n", push ? "push (WRITE)" : "pull (READ)", backend,
+                n, t.descriptorCount(), median / 1e6, iterations, s.bytesPerRank() / (median / 1e9) / 1e9,
+                ok ? "verified" : "MISMATCHED");
+            out.flush();
+            return ok ? 0 : 1;
+        }
+    }
+
+    private AgentConfig agentConfig(final String name)
+    {
+        final AgentConfig.Builder b = AgentConfig.builder(name).listenPort(-1);
+        if ("TCP".equals(backend))
+        {
+            b.backend("TCP", Map.of("listen_address", "127.0.0.1"));
+        }
+        else
+        {
+            b.backends(backend);
+        }
+        return b.build();
+    }
+
+    private static List<Region> regionList(final MemorySegment all, final int regions, final long regionBytes)
+    {
+        final List<Region> list = new ArrayList<>(regions);
+        for (int r = 0; r < regions; r++)
+        {
+            list.add(Region.of(all.asSlice(r * regionBytes, regionBytes)));
+        }
+        return list;
+    }
+
+    private static DescList blockList(final MemorySegment all, final int regions, final int blocks, final long desc)
+    {
+        final DescList.Builder b = DescList.builder(MemoryKind.DRAM, regions * blocks);
+        for (int r = 0; r < regions; r++)
+        {
+            for (int k = 0; k < blocks; k++)
+            {
+                b.add(all.address() + ((long)r * blocks + k) * desc, desc);
+            }
+        }
+        return b.build();
+    }
+
+    private static boolean verify(final MemorySegment p, final MemorySegment d, final int regions, final int blocks,
+        final long desc)
+    {
+        for (int r = 0; r < regions; r++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                final long from = ((long)r * blocks + b) * desc;
+                final long to = ((long)r * blocks + (blocks - 1 - b)) * desc;
+                if (-1 != MemorySegment.mismatch(p, from, from + desc, d, to, to + desc))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static int dtypeBytes(final String name)
+    {
+        return switch (name.toLowerCase(Locale.ROOT))
+        {
+            case "bf16", "fp16" -> 2;
+            case "fp8" -> 1;
+            default -> throw new IllegalArgumentException("--dtype must be bf16, fp16 or fp8, got '" + name + "'");
+        };
+    }
+}
