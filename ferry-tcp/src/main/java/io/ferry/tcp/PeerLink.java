@@ -669,7 +669,9 @@ final class PeerLink
             {
                 if (!backend.closing())
                 {
-                    LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + p + " failed (" +
+                    // a clean close by the peer (it is shutting down) is news, not trouble
+                    LOG.log(cause instanceof java.io.EOFException ? System.Logger.Level.INFO :
+                        System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + p + " failed (" +
                         cause + "); " + requeue.size() + " unacknowledged chunks go to the other paths");
                     scheduleReconnect(p);
                 }
