@@ -901,6 +901,50 @@ public final class Agent implements AutoCloseable
     }
 
     /**
+     * @return the state of every backend connection to every peer (TCP paths: window, bytes in flight, RTT).
+     */
+    public List<PathStats> pathStats()
+    {
+        final List<PathStats> all = new ArrayList<>();
+        for (final Backend b : backends)
+        {
+            all.addAll(b.pathStats());
+        }
+        return all;
+    }
+
+    void observeTransfer(final Transfer t, final long nanos, final FerryException error)
+    {
+        for (final AgentObserver o : config.observers())
+        {
+            try
+            {
+                o.onTransferEnd(new AgentObserver.TransferEvent(name, t.backend(), t.peer(), t.op(), t.totalBytes(),
+                    t.descriptorCount(), nanos, null == error ? null : error.code()));
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.log(System.Logger.Level.WARNING, "observer " + o + " failed", ex);
+            }
+        }
+    }
+
+    private void observeNotification(final Notification n)
+    {
+        for (final AgentObserver o : config.observers())
+        {
+            try
+            {
+                o.onNotification(name, n);
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.log(System.Logger.Level.WARNING, "observer " + o + " failed", ex);
+            }
+        }
+    }
+
+    /**
      * @return names of the peers whose metadata is loaded.
      */
     public Set<String> peers()
@@ -1573,12 +1617,21 @@ public final class Agent implements AutoCloseable
 
         public void deliverNotification(final String sender, final byte[] payload)
         {
-            notifications.add(new Notification(sender, payload));
+            deliver(new Notification(sender, payload));
         }
 
         public void deliverFailureNotification(final String sender, final byte[] payload, final String reason)
         {
-            notifications.add(new Notification(sender, payload, null == reason ? "unknown" : reason));
+            deliver(new Notification(sender, payload, null == reason ? "unknown" : reason));
+        }
+
+        private void deliver(final Notification n)
+        {
+            notifications.add(n);
+            if (!config.observers().isEmpty())
+            {
+                observeNotification(n);
+            }
         }
 
         public void peerDisconnected(final String peer, final String reason)

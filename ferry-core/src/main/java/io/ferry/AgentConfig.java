@@ -21,14 +21,24 @@ public final class AgentConfig
     private final Duration defaultTimeout;
     private final int listenPort;
     private final String listenAddress;
+    private final List<AgentObserver> observers;
 
     private AgentConfig(final Builder b)
     {
+        this.observers = List.copyOf(b.observers);
         this.name = b.name;
         this.backends = null == b.backends ? null : Collections.unmodifiableMap(new LinkedHashMap<>(b.backends));
         this.defaultTimeout = b.defaultTimeout;
         this.listenPort = b.listenPort;
         this.listenAddress = b.listenAddress;
+    }
+
+    /**
+     * @return the observers told of transfers and notifications.
+     */
+    public List<AgentObserver> observers()
+    {
+        return observers;
     }
 
     /**
@@ -101,6 +111,7 @@ public final class AgentConfig
         private Duration defaultTimeout = DEFAULT_TIMEOUT;
         private int listenPort = 0;
         private String listenAddress = "0.0.0.0";
+        private final java.util.ArrayList<AgentObserver> observers = new java.util.ArrayList<>();
 
         Builder(final String name)
         {
@@ -185,6 +196,16 @@ public final class AgentConfig
                 throw FerryException.invalid("listen port must be -1 (off), 0 (any) or 1-65535, got " + port);
             }
             this.listenPort = port;
+            return this;
+        }
+
+        /**
+         * @param observer told of every ended transfer and every notification (e.g. ferry-metrics).
+         * @return this builder.
+         */
+        public Builder observer(final AgentObserver observer)
+        {
+            observers.add(Objects.requireNonNull(observer, "observer"));
             return this;
         }
 

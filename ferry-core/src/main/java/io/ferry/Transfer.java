@@ -364,6 +364,10 @@ public final class Transfer implements AutoCloseable
             completeNs = System.nanoTime();
             if (STATE.compareAndSet(Transfer.this, IN_PROGRESS, DONE))
             {
+                if (!agent.config().observers().isEmpty())
+                {
+                    agent.observeTransfer(Transfer.this, completeNs - postStartNs, null);
+                }
                 future.complete(Transfer.this);
             }
         }
@@ -379,6 +383,10 @@ public final class Transfer implements AutoCloseable
             error = ex;
             if (STATE.compareAndSet(Transfer.this, IN_PROGRESS, FAILED))
             {
+                if (!agent.config().observers().isEmpty())
+                {
+                    agent.observeTransfer(Transfer.this, completeNs - postStartNs, ex);
+                }
                 future.completeExceptionally(ex);
             }
         }

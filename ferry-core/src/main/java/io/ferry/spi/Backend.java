@@ -139,6 +139,14 @@ public interface Backend extends AutoCloseable
     void sendNotification(String peer, byte[] payload);
 
     /**
+     * @return the state of its connections to peers, for diagnostics (none for backends without connections).
+     */
+    default java.util.List<io.ferry.PathStats> pathStats()
+    {
+        return java.util.List.of();
+    }
+
+    /**
      * Stops the backend's threads and releases its resources. Requests in progress fail with CANCELED.
      */
     void close();

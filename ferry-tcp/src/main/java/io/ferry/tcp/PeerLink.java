@@ -898,4 +898,27 @@ final class PeerLink
         return paths;
     }
 
+    List<io.ferry.PathStats> stats()
+    {
+        final List<io.ferry.PathStats> out = new ArrayList<>();
+        lock.lock();
+        try
+        {
+            final Path[] ps = paths;
+            if (null != ps)
+            {
+                for (final Path p : ps)
+                {
+                    out.add(new io.ferry.PathStats(TcpBackendProvider.NAME, peer, p.index, !p.dead,
+                        p.controller.windowBytes(), p.inflightBytes, p.controller.smoothedRttNs(), p.bytesAcked));
+                }
+            }
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        return out;
+    }
+
 }

@@ -337,6 +337,16 @@ final class TcpBackend implements Backend
         link.sendStandalone(payload);
     }
 
+    public java.util.List<io.ferry.PathStats> pathStats()
+    {
+        final java.util.List<io.ferry.PathStats> all = new ArrayList<>();
+        for (final PeerLink link : links.values())
+        {
+            all.addAll(link.stats());
+        }
+        return all;
+    }
+
     private PeerLink requireLink(final String peer)
     {
         final PeerLink link = links.get(peer);

@@ -1,0 +1,18 @@
+package io.ferry;
+
+/**
+ * The state of one connection ("path") of a backend to a peer, for diagnostics and metrics.
+ *
+ * @param backend        the backend.
+ * @param peer           the peer agent.
+ * @param path           the path's index.
+ * @param alive          false once it broke (until it reconnects).
+ * @param windowBytes    its congestion window.
+ * @param inflightBytes  bytes sent and not yet acknowledged.
+ * @param smoothedRttNs  smoothed round-trip time of its chunks (0 before the first).
+ * @param bytesAcked     payload bytes acknowledged so far.
+ */
+public record PathStats(String backend, String peer, int path, boolean alive, long windowBytes, long inflightBytes,
+    long smoothedRttNs, long bytesAcked)
+{
+}
