@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = FerryCommand.Version.class,
     description = "ferry moves registered memory (KV-cache blocks, tensors) between agents, one-sided.",
-    subcommands = {DemoCommand.class, KvbenchCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {BenchCommand.class, DemoCommand.class, KvbenchCommand.class, DoctorCommand.class,
+        CommandLine.HelpCommand.class})
 public final class FerryCommand implements Runnable
 {
     @CommandLine.Spec
