@@ -277,8 +277,11 @@ final class BenchCommand implements Callable<Integer>
 
     private AgentConfig config(final String name, final FerryMetrics metrics)
     {
-        final AgentConfig.Builder b = AgentConfig.builder(name + "-" + ProcessHandle.current().pid()).listenPort(-1)
-            .observer(metrics);
+        final AgentConfig.Builder b = AgentConfig.builder(name + "-" + ProcessHandle.current().pid()).listenPort(-1);
+        if (metricsPort >= 0)
+        {
+            b.observer(metrics); // only when asked for: observing costs time on every transfer
+        }
         return ("TCP".equals(backend) ? b.backend("TCP", Map.of("listen_address", "127.0.0.1")) : b.backends(backend))
             .build();
     }
