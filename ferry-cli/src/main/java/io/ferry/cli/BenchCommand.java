@@ -26,7 +26,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -277,13 +276,12 @@ final class BenchCommand implements Callable<Integer>
 
     private AgentConfig config(final String name, final FerryMetrics metrics)
     {
-        final AgentConfig.Builder b = AgentConfig.builder(name + "-" + ProcessHandle.current().pid()).listenPort(-1);
+        final AgentConfig.Builder b = CliAgents.config(name, backend);
         if (metricsPort >= 0)
         {
             b.observer(metrics); // only when asked for: observing costs time on every transfer
         }
-        return ("TCP".equals(backend) ? b.backend("TCP", Map.of("listen_address", "127.0.0.1")) : b.backends(backend))
-            .build();
+        return b.build();
     }
 
     private void validate()

@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
@@ -197,10 +196,7 @@ final class DoctorCommand implements Callable<Integer>
 
     private static AgentConfig config(final String name, final String backend)
     {
-        final AgentConfig.Builder b = AgentConfig.builder(name + "-" + ProcessHandle.current().pid()).listenPort(-1)
-            .defaultTimeout(Duration.ofSeconds(10));
-        return ("TCP".equals(backend) ? b.backend("TCP", Map.of("listen_address", "127.0.0.1")) : b.backends(backend))
-            .build();
+        return CliAgents.config(name, backend).defaultTimeout(Duration.ofSeconds(10)).build();
     }
 
     private String read(final String relative)

@@ -1,7 +1,6 @@
 package io.ferry.cli;
 
 import io.ferry.Agent;
-import io.ferry.AgentConfig;
 import io.ferry.DescList;
 import io.ferry.MemoryKind;
 import io.ferry.PreparedList;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -125,8 +123,8 @@ final class KvbenchCommand implements Callable<Integer>
         final long desc = s.descriptorBytes();
         final long regionBytes = blocks * desc;
         try (Arena arena = Arena.ofShared();
-            Agent prefill = Agent.create(agentConfig("kv-prefill"));
-            Agent decode = Agent.create(agentConfig("kv-decode")))
+            Agent prefill = Agent.create(CliAgents.config("kv-prefill", backend).build());
+            Agent decode = Agent.create(CliAgents.config("kv-decode", backend).build()))
         {
             final MemorySegment p = arena.allocate(regions * regionBytes, 4096);
             final MemorySegment d = arena.allocate(regions * regionBytes, 4096);
@@ -187,20 +185,6 @@ final class KvbenchCommand implements Callable<Integer>
             out.flush();
             return ok ? 0 : 1;
         }
-    }
-
-    private AgentConfig agentConfig(final String name)
-    {
-        final AgentConfig.Builder b = AgentConfig.builder(name).listenPort(-1);
-        if ("TCP".equals(backend))
-        {
-            b.backend("TCP", Map.of("listen_address", "127.0.0.1"));
-        }
-        else
-        {
-            b.backends(backend);
-        }
-        return b.build();
     }
 
     private static List<Region> regionList(final MemorySegment all, final int regions, final long regionBytes)

@@ -3,10 +3,7 @@ package io.ferry.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,27 +16,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(120)
 class BenchCommandTest
 {
-    private static String[] run(final String... args)
-    {
-        final StringWriter out = new StringWriter();
-        final StringWriter err = new StringWriter();
-        final CommandLine cl = FerryCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        final int exit = cl.execute(args);
-        return new String[] {Integer.toString(exit), out.toString(), err.toString()};
-    }
-
     @Test
     void shortSweepWithConsistencyCheckWritesJsonAndCsv(@TempDir final Path dir) throws Exception
     {
         final Path json = dir.resolve("r.json");
         final Path csv = dir.resolve("r.csv");
-        final String[] r = run("bench", "--start-block-size", "4096", "--max-block-size", "65536",
+        final CliRun r = CliRun.of("bench", "--start-block-size", "4096", "--max-block-size", "65536",
             "--max-batch-size", "4", "--num-iter", "30", "--warmup-iter", "5", "--num-threads", "2",
             "--check-consistency", "--json", json.toString(), "--csv", csv.toString());
-        assertThat(r[0]).as(r[2]).isEqualTo("0");
-        assertThat(r[1]).contains("block").contains("GB/s").contains("xfer_p99").doesNotContain("MISMATCH");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("block").contains("GB/s").contains("xfer_p99").doesNotContain("MISMATCH");
         final String j = Files.readString(json);
         assertThat(j).startsWith("{\"backend\":\"LOCAL\",\"op\":\"WRITE\",\"threads\":2");
         for (final String key : List.of("block_size", "batch_size", "gb_per_s", "avg_lat_us", "avg_prep_us",
@@ -54,11 +40,11 @@ class BenchCommandTest
     @Test
     void readsOverTcpOneCall()
     {
-        final String[] r = run("bench", "--backend", "TCP", "--op-type", "READ", "--request", "one-call",
+        final CliRun r = CliRun.of("bench", "--backend", "TCP", "--op-type", "READ", "--request", "one-call",
             "--start-block-size", "65536", "--max-block-size", "131072", "--num-iter", "20", "--warmup-iter", "2",
             "--check-consistency");
-        assertThat(r[0]).as(r[2]).isEqualTo("0");
-        assertThat(r[1]).contains("64.0 KiB").contains("128.0 KiB").contains(" ok");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("64.0 KiB").contains("128.0 KiB").contains(" ok");
     }
 
     @Test
@@ -74,9 +60,9 @@ class BenchCommandTest
             {"bench", "--num-threads", "0"},
             {"bench", "--num-iter", "lots"}})
         {
-            final String[] r = run(args);
-            assertThat(r[0]).as(String.join(" ", args)).isEqualTo("2");
-            assertThat(r[2]).isNotBlank();
+            final CliRun r = CliRun.of(args);
+            assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(r.err()).isNotBlank();
         }
     }
 }

@@ -2,10 +2,7 @@ package io.ferry.cli;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -15,20 +12,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(120)
 class KvbenchCommandTest
 {
-    private record Run(int exit, String out, String err)
-    {
-    }
-
-    private static Run run(final String... args)
-    {
-        final StringWriter out = new StringWriter();
-        final StringWriter err = new StringWriter();
-        final CommandLine cl = FerryCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return new Run(cl.execute(args), out.toString(), err.toString());
-    }
-
     @Test
     void sizesMatchHandComputedNumbers()
     {
@@ -59,7 +42,7 @@ class KvbenchCommandTest
     @Test
     void dryRunPrintsSizesWithoutMovingData()
     {
-        final Run r = run("kvbench", "--model", "llama-3.1-70b", "--tokens", "10000", "--dry-run");
+        final CliRun r = CliRun.of("kvbench", "--model", "llama-3.1-70b", "--tokens", "10000", "--dry-run");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("320.0 KiB").contains("100,000 descriptors of 32.0 KiB").contains("3.05 GiB")
             .doesNotContain("verified");
@@ -68,10 +51,10 @@ class KvbenchCommandTest
     @Test
     void pushAndPullMoveAndVerifyEveryByte()
     {
-        final Run push = run("kvbench", "--model", "llama-3.1-8b", "--tokens", "256", "--iterations", "2");
+        final CliRun push = CliRun.of("kvbench", "--model", "llama-3.1-8b", "--tokens", "256", "--iterations", "2");
         assertThat(push.exit()).as(push.err()).isZero();
         assertThat(push.out()).contains("push (WRITE) over LOCAL").contains("1024 descriptors").contains("verified");
-        final Run pull = run("kvbench", "--model", "deepseek-v3", "--tokens", "64", "--mode", "pull", "--backend",
+        final CliRun pull = CliRun.of("kvbench", "--model", "deepseek-v3", "--tokens", "64", "--mode", "pull", "--backend",
             "TCP", "--iterations", "2");
         assertThat(pull.exit()).as(pull.err()).isZero();
         assertThat(pull.out()).contains("pull (READ) over TCP").contains("verified");
@@ -87,7 +70,7 @@ class KvbenchCommandTest
             {"kvbench", "--dtype", "int3"},
             {"kvbench", "--mode", "sideways"}})
         {
-            final Run r = run(args);
+            final CliRun r = CliRun.of(args);
             assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(r.err()).isNotBlank();
         }

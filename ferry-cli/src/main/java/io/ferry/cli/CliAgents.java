@@ -1,0 +1,27 @@
+package io.ferry.cli;
+
+import io.ferry.AgentConfig;
+
+import java.util.Map;
+
+/**
+ * The agents the commands start for themselves: in this process, no metadata listener, the chosen backend (TCP on
+ * loopback).
+ */
+final class CliAgents
+{
+    private CliAgents()
+    {
+    }
+
+    /**
+     * @param name    agent name (the process id is appended, so that several runs can share a host).
+     * @param backend LOCAL or TCP.
+     * @return a builder to finish (observers, timeouts).
+     */
+    static AgentConfig.Builder config(final String name, final String backend)
+    {
+        final AgentConfig.Builder b = AgentConfig.builder(name + "-" + ProcessHandle.current().pid()).listenPort(-1);
+        return "TCP".equals(backend) ? b.backend("TCP", Map.of("listen_address", "127.0.0.1")) : b.backends(backend);
+    }
+}
