@@ -45,6 +45,7 @@ final class LocalBackend implements Backend
     private final ConcurrentHashMap<Long, LocalMemory> byKey = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, LocalBackend> peers = new ConcurrentHashMap<>();
     private final ExecutorService copyThreads;
+    private final List<Thread> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     LocalBackend(final BackendContext context, final int threads)
@@ -58,6 +59,7 @@ final class LocalBackend implements Backend
             {
                 final Thread t = new Thread(r, "ferry-local-" + context.agentName() + "-" + n.incrementAndGet());
                 t.setDaemon(true);
+                workers.add(t);
                 return t;
             });
         }
@@ -373,6 +375,11 @@ final class LocalBackend implements Backend
                 {
                     LOG.log(System.Logger.Level.WARNING, "LOCAL copy threads of agent " + agentName() +
                         " did not stop within " + context.defaultTimeout());
+                }
+                // a pool reports termination just before its last worker thread has ended: wait for the threads
+                for (final Thread t : workers)
+                {
+                    t.join(context.defaultTimeout().toMillis());
                 }
             }
             catch (final InterruptedException ex)
