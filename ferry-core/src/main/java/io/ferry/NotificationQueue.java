@@ -52,19 +52,6 @@ final class NotificationQueue
         }
     }
 
-    int size()
-    {
-        lock.lock();
-        try
-        {
-            return queue.size();
-        }
-        finally
-        {
-            lock.unlock();
-        }
-    }
-
     Notification await(final Predicate<Notification> match, final Duration timeout, final String agentName)
     {
         long remaining = timeout.toNanos();

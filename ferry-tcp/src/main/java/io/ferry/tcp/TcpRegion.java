@@ -53,11 +53,6 @@ final class TcpRegion implements MemoryHandle
         return windows[window].duplicate();
     }
 
-    int windowCount()
-    {
-        return windows.length;
-    }
-
     public String toString()
     {
         return "DRAM region [0x" + Long.toHexString(address) + ", " + length + " B]";

@@ -1,7 +1,6 @@
 package io.ferry.tcp;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 /**
  * One I/O thread's reusable buffer views for scatter/gather I/O: slot j of a frame's I/O vector holds a view of
@@ -71,11 +70,4 @@ final class ViewCache
         iov[slot + 1] = v;
     }
 
-    /** Forgets every view (regions may be gone). */
-    void clear()
-    {
-        Arrays.fill(views, null);
-        Arrays.fill(regions, null);
-        Arrays.fill(iov, null);
-    }
 }
