@@ -233,7 +233,7 @@ final class LocalBackend implements Backend
         final LocalBackend target = req.target;
         if (target.closed)
         {
-            context.peerDisconnected(req.peer, "its agent was closed");
+            // the agent drops the peer for any transfer that fails with REMOTE_DISCONNECT
             throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "peer '" + req.peer + "' was closed");
         }
         for (final LocalMemory m : req.targetRegions)
