@@ -118,13 +118,34 @@ public final class EtcdClient
     }
 
     /**
+     * One read of a key.
+     *
+     * @param value    its value, or empty when absent.
+     * @param revision the store's revision when it was read: a watch from {@code revision + 1} misses nothing.
+     */
+    public record Read(Optional<KeyValue> value, long revision)
+    {
+    }
+
+    /**
      * @param key the key.
      * @return its value, or empty when absent.
      */
     public Optional<KeyValue> get(final String key)
     {
-        final JsonNode kvs = post("/v3/kv/range", JSON.createObjectNode().put("key", b64(key))).path("kvs");
-        return kvs.isArray() && !kvs.isEmpty() ? Optional.of(keyValue(kvs.get(0))) : Optional.empty();
+        return read(key).value();
+    }
+
+    /**
+     * @param key the key.
+     * @return its value and the store's revision, from one request.
+     */
+    public Read read(final String key)
+    {
+        final JsonNode json = post("/v3/kv/range", JSON.createObjectNode().put("key", b64(key)));
+        final JsonNode kvs = json.path("kvs");
+        return new Read(kvs.isArray() && !kvs.isEmpty() ? Optional.of(keyValue(kvs.get(0))) : Optional.empty(),
+            json.path("header").path("revision").asLong());
     }
 
     /**
@@ -134,15 +155,6 @@ public final class EtcdClient
     {
         post("/v3/kv/deleterange", JSON.createObjectNode().put("key", b64(prefix)).put("range_end",
             Base64.getEncoder().encodeToString(prefixEnd(prefix))));
-    }
-
-    /**
-     * @return the revision of the store now.
-     */
-    public long revision()
-    {
-        return post("/v3/kv/range", JSON.createObjectNode().put("key", b64("\0")).put("count_only", true))
-            .path("header").path("revision").asLong();
     }
 
     /**

@@ -161,8 +161,9 @@ public final class EtcdMetadata implements AutoCloseable
         final long end = System.nanoTime() + deadline.toNanos();
         while (true)
         {
-            final long revision = client.revision();
-            final Optional<EtcdClient.KeyValue> kv = client.get(key);
+            final EtcdClient.Read read = client.read(key);
+            final long revision = read.revision();
+            final Optional<EtcdClient.KeyValue> kv = read.value();
             if (kv.isPresent())
             {
                 final String name = agent.loadRemoteMetadata(kv.get().value());
@@ -270,8 +271,9 @@ public final class EtcdMetadata implements AutoCloseable
             {
                 try
                 {
-                    final long revision = client.revision();
-                    final Optional<EtcdClient.KeyValue> kv = client.get(key);
+                    final EtcdClient.Read read = client.read(key);
+                    final long revision = read.revision();
+                    final Optional<EtcdClient.KeyValue> kv = read.value();
                     if (kv.isEmpty())
                     {
                         if (agent.peers().contains(peer))
