@@ -726,25 +726,6 @@ public final class Agent implements AutoCloseable
                     md.connectionInfo().keySet() + ", agent '" + name + "' has " + backendNames());
             }
 
-            // Check regions against what is loaded before changing anything.
-            for (final RegionRecord rec : md.regions())
-            {
-                final int slot = slotOf(rec.backend());
-                if (slot < 0 || null == old)
-                {
-                    continue;
-                }
-                final PeerRegion existing = old.regions(rec.kind()).findExact(rec.address(), rec.length(),
-                    rec.deviceId());
-                if (null != existing && null != existing.handles[slot] && (existing.accessKey != rec.accessKey() ||
-                    !Arrays.equals(existing.publicData[slot], rec.publicData()) ||
-                    !Arrays.equals(existing.metaInfo, rec.metaInfo())))
-                {
-                    throw new FerryException(ErrorCode.NOT_ALLOWED, "peer '" + peer + "' republished " + rec +
-                        " with different data; invalidate the peer before loading its new metadata");
-                }
-            }
-
             final List<Integer> loadedSlots = new ArrayList<>();
             try
             {
@@ -802,6 +783,14 @@ public final class Agent implements AutoCloseable
             if (null == base && null != old)
             {
                 base = old.regions(rec.kind()).findExact(rec.address(), rec.length(), rec.deviceId());
+                if (null != base && null != base.handles[slot] && (base.accessKey != rec.accessKey() ||
+                    !Arrays.equals(base.publicData[slot], rec.publicData()) ||
+                    !Arrays.equals(base.metaInfo, rec.metaInfo())))
+                {
+                    // the peer registered this span again: the new record replaces the old one, and transfers
+                    // prepared against the old one are refused by the peer, which no longer knows its key
+                    base = null;
+                }
             }
             if (null != base && null != base.handles[slot])
             {
@@ -921,6 +910,21 @@ public final class Agent implements AutoCloseable
             {
                 o.onTransferEnd(new AgentObserver.TransferEvent(name, t.backend(), t.peer(), t.op(), t.totalBytes(),
                     t.descriptorCount(), nanos, null == error ? null : error.code()));
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.log(System.Logger.Level.WARNING, "observer " + o + " failed", ex);
+            }
+        }
+    }
+
+    private void observePeerLost(final String peer, final String reason)
+    {
+        for (final AgentObserver o : config.observers())
+        {
+            try
+            {
+                o.onPeerLost(name, peer, reason);
             }
             catch (final RuntimeException ex)
             {
@@ -1641,6 +1645,14 @@ public final class Agent implements AutoCloseable
                 LOG.log(System.Logger.Level.WARNING, "agent " + name + " lost peer " + peer + ": " + reason +
                     "; its metadata was dropped");
             }
+            observePeerLost(peer, reason);
+        }
+
+        public void peerConnectionsLost(final String peer, final String reason)
+        {
+            LOG.log(System.Logger.Level.DEBUG, () -> "agent " + name + ": every connection from " + peer +
+                " closed: " + reason);
+            observePeerLost(peer, reason);
         }
     }
 }

@@ -27,6 +27,19 @@ public interface AgentObserver
     }
 
     /**
+     * A peer was lost: a transfer to it failed because it could not be reached, or every connection it had opened
+     * to this agent closed (its process ended or its agent closed). Waiters for that peer's work use this to end
+     * early instead of at their deadline.
+     *
+     * @param agent  the agent that lost the peer.
+     * @param peer   the lost peer.
+     * @param reason why.
+     */
+    default void onPeerLost(String agent, String peer, String reason)
+    {
+    }
+
+    /**
      * One ended post of a transfer.
      *
      * @param agent       the initiating agent.

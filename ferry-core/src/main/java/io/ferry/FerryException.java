@@ -41,7 +41,11 @@ public class FerryException extends RuntimeException
         return code;
     }
 
-    static FerryException invalid(final String message)
+    /**
+     * @param message what is wrong with the input, naming it.
+     * @return an INVALID_PARAM exception.
+     */
+    public static FerryException invalid(final String message)
     {
         return new FerryException(ErrorCode.INVALID_PARAM, message);
     }

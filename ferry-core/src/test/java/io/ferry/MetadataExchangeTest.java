@@ -160,12 +160,20 @@ class MetadataExchangeTest
     }
 
     @Test
-    void republishedRegionWithDifferentKeyIsNotAllowed()
+    void republishedRegionReplacesTheOldOne()
     {
-        initiator.loadRemoteMetadata(target.localMetadata());
+        final MemorySegment local = arena.allocate(4096, 4096);
+        initiator.register(MemoryKind.DRAM, List.of(Region.of(local)));
+        final String peer = initiator.loadRemoteMetadata(target.localMetadata());
+        final Transfer before = initiator.createTransfer(TransferOp.WRITE, DescList.dram(local),
+            DescList.dram(targetMemory.asSlice(0, 4096)), peer, TransferOptions.NONE);
         targetReg.close();
         target.register(MemoryKind.DRAM, List.of(Region.of(targetMemory)));
-        expectError(ErrorCode.NOT_ALLOWED, () -> initiator.loadRemoteMetadata(target.localMetadata()));
+        initiator.loadRemoteMetadata(target.localMetadata());
+        expectError(ErrorCode.NOT_FOUND, before::post);
+        final Transfer after = initiator.createTransfer(TransferOp.WRITE, DescList.dram(local),
+            DescList.dram(targetMemory.asSlice(0, 4096)), peer, TransferOptions.NONE);
+        assertThat(after.post()).isEqualTo(TransferStatus.DONE);
     }
 
     @Test

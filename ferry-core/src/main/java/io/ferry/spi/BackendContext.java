@@ -42,4 +42,14 @@ public interface BackendContext
      * @param reason why, for the log.
      */
     void peerDisconnected(String peer, String reason);
+
+    /**
+     * Tells the agent that every connection a peer had opened to it (as the initiator of transfers) has closed:
+     * the peer's process ended, its agent closed, or the network between them failed. Nothing is dropped; the
+     * agent passes it on to its observers, so that a side waiting for that peer's transfers can stop waiting.
+     *
+     * @param peer   the peer's agent name, as it authenticated itself.
+     * @param reason why, for the log and observers.
+     */
+    void peerConnectionsLost(String peer, String reason);
 }

@@ -47,12 +47,16 @@ final class InboundConnection implements Runnable
 
     public void run()
     {
+        String authenticated = null;
+        String endReason = "the connection closed";
         try
         {
             if (!handshake())
             {
                 return;
             }
+            authenticated = initiator;
+            backend.inboundAuthenticated(authenticated);
             while (serveOne())
             {
                 header.clear();
@@ -60,6 +64,7 @@ final class InboundConnection implements Runnable
         }
         catch (final IOException ex)
         {
+            endReason = "the connection ended: " + ex.getMessage();
             if (!backend.closing())
             {
                 LOG.log(System.Logger.Level.DEBUG, () -> "TCP agent " + backend.agentName() + ": connection from " +
@@ -68,6 +73,7 @@ final class InboundConnection implements Runnable
         }
         catch (final RuntimeException ex)
         {
+            endReason = "the connection failed: " + ex;
             LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": closing connection from " +
                 initiator + " at " + remote + ": " + ex, ex);
         }
@@ -75,7 +81,7 @@ final class InboundConnection implements Runnable
         {
             backend.watchdog.clear(channel);
             Channels.closeQuietly(channel);
-            backend.inboundClosed(this);
+            backend.inboundClosed(this, authenticated, endReason);
         }
     }
 

@@ -51,6 +51,7 @@ final class TcpBackend implements Backend
         Collections.newSetFromMap(new IdentityHashMap<>()));
     private final List<Thread> inboundThreads = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger inboundCount = new AtomicInteger();
+    private final java.util.HashMap<String, Integer> openFromPeer = new java.util.HashMap<>();
     private final Object regionLock = new Object();
     private volatile RegionTable regions = RegionTable.empty();
     private volatile boolean closing;
@@ -179,10 +180,36 @@ final class TcpBackend implements Backend
         }
     }
 
-    void inboundClosed(final InboundConnection conn)
+    /** An inbound connection authenticated as coming from {@code initiator}. */
+    void inboundAuthenticated(final String initiator)
+    {
+        synchronized (openFromPeer)
+        {
+            openFromPeer.merge(initiator, 1, Integer::sum);
+        }
+    }
+
+    /**
+     * An inbound connection ended; {@code initiator} is null when it never authenticated. When the last one from
+     * a peer ends (and this backend is not closing) the agent hears that the peer's connections are lost.
+     */
+    void inboundClosed(final InboundConnection conn, final String initiator, final String reason)
     {
         inbound.remove(conn);
         inboundThreads.remove(Thread.currentThread());
+        if (null == initiator)
+        {
+            return;
+        }
+        final boolean last;
+        synchronized (openFromPeer)
+        {
+            last = null == openFromPeer.computeIfPresent(initiator, (k, n) -> n > 1 ? n - 1 : null);
+        }
+        if (last && !closing)
+        {
+            context.peerConnectionsLost(initiator, reason);
+        }
     }
 
     private int checkLinks(final long nowNs)
