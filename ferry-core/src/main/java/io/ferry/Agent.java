@@ -1642,7 +1642,8 @@ public final class Agent implements AutoCloseable
         {
             if (null != dropPeer(peer))
             {
-                LOG.log(System.Logger.Level.WARNING, "agent " + name + " lost peer " + peer + ": " + reason +
+                // a peer going away is routine (it shut down); transfers it breaks report their own errors
+                LOG.log(System.Logger.Level.INFO, "agent " + name + " lost peer " + peer + ": " + reason +
                     "; its metadata was dropped");
             }
             observePeerLost(peer, reason);

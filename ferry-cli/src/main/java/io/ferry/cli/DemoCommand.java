@@ -1,156 +1,288 @@
 package io.ferry.cli;
 
-import io.ferry.Agent;
 import io.ferry.AgentConfig;
-import io.ferry.DescList;
-import io.ferry.MemoryKind;
-import io.ferry.Notification;
-import io.ferry.PreparedList;
-import io.ferry.Region;
-import io.ferry.Transfer;
-import io.ferry.TransferOp;
-import io.ferry.TransferOptions;
-import io.ferry.TransferTelemetry;
+import io.ferry.ErrorCode;
+import io.ferry.FerryException;
+import io.ferry.connect.BlockPool;
+import io.ferry.connect.Connector;
+import io.ferry.connect.PeerPool;
+import io.ferry.etcd.EtcdMetadata;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * {@code ferry demo}: a prefill agent and a decode agent in this process walk through register, metadata
- * exchange, push (WRITE) with a notification, pull (READ), and verify every byte.
+ * {@code ferry demo}: disaggregated prefill -> decode in two processes. A prefill worker fills the KV blocks of a
+ * batch of requests; a decode worker pulls them (or has them pushed) over the TCP backend through the connector
+ * API's block pools, verifies every byte, and reports latency per request, bandwidth, and what the network means
+ * for time to first token.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Register -> metadata -> transfer -> notification between two agents in this process.")
-final class DemoCommand implements Callable<Integer>
+    description = {"Disaggregated prefill -> decode: two processes move a batch of requests' KV cache over TCP",
+        "(block pools, handshake, leases, notifications) and verify every byte.",
+        "By default this command starts both workers; --role prefill / --role decode run one each, e.g. on two hosts."})
+final class DemoCommand implements java.util.concurrent.Callable<Integer>
 {
-    @Option(names = "--blocks", defaultValue = "256", description = "KV blocks to move (default ${DEFAULT-VALUE}).")
-    int blocks;
+    static final String PREFILL = "prefill-0";
+    static final String DECODE = "decode-0";
+    private static final Pattern READY = Pattern.compile("metadata on port (\\d+)");
 
-    @Option(names = "--block-size", defaultValue = "32768",
-        description = "bytes per block (default ${DEFAULT-VALUE}: one layer's K of a 16-token Llama-3.1-8B block).")
-    int blockSize;
+    /** Which worker this process runs. */
+    enum Role
+    {
+        both, prefill, decode
+    }
 
-    @Option(names = "--backend", defaultValue = "LOCAL", description = "backend (default ${DEFAULT-VALUE}).")
-    String backend;
+    /** Who moves the bytes. */
+    enum Mode
+    {
+        pull, push
+    }
+
+    @Option(names = "--role", defaultValue = "both",
+        description = "both (start the decode worker as a child process and run prefill here), prefill or decode " +
+            "(default ${DEFAULT-VALUE}).")
+    Role role;
+
+    @Option(names = "--mode", defaultValue = "pull",
+        description = "pull: decode READs blocks prefill holds under a lease (vLLM's way); push: prefill WRITEs " +
+            "into the blocks decode names, with a notification per request (default ${DEFAULT-VALUE}).")
+    Mode mode;
+
+    @Option(names = "--model", defaultValue = "llama-3.1-8b",
+        description = "KV geometry preset: llama-3.1-8b, llama-3.1-70b, qwen3-32b, deepseek-v3 (default ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--tokens", defaultValue = "1024", description = "prompt tokens per request (default ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--requests", defaultValue = "8", description = "requests in the batch (default ${DEFAULT-VALUE}).")
+    int requests;
+
+    @Option(names = "--block-tokens", defaultValue = "16", description = "tokens per KV block (default ${DEFAULT-VALUE}).")
+    int blockTokens;
+
+    @Option(names = "--tp", defaultValue = "1", description = "tensor-parallel ranks; one rank's share moves (default ${DEFAULT-VALUE}).")
+    int tp;
+
+    @Option(names = "--decode", paramLabel = "HOST:PORT",
+        description = "prefill role: the decode worker's metadata address (it prints its port).")
+    String decodeAddress;
+
+    @Option(names = "--listen-port", defaultValue = "0",
+        description = "decode role: the metadata port to listen on (default ${DEFAULT-VALUE}: any free port).")
+    int listenPort;
+
+    @Option(names = "--etcd", paramLabel = "URL",
+        description = "exchange agent metadata through etcd at URL instead of host:port.")
+    String etcd;
+
+    @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
+        description = "the most any step waits for the other worker (default ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    public Integer call()
+    public Integer call() throws Exception
     {
+        final DemoSpec demo = validate();
         final PrintWriter out = spec.commandLine().getOut();
-        if (blocks < 1 || blockSize < 1 || (long)blocks * blockSize > (1L << 34))
+        return switch (role)
         {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "--blocks and --block-size must be positive and move at most 16 GiB");
+            case decode -> runDecode(demo, out);
+            case prefill -> runPrefill(demo, out, decodeAddress);
+            case both -> runBoth(demo, out);
+        };
+    }
+
+    private DemoSpec validate()
+    {
+        final KvModel m;
+        try
+        {
+            m = KvModel.preset(model);
         }
-        final long bytes = (long)blocks * blockSize;
-        try (Arena arena = Arena.ofShared();
-            Agent prefill = Agent.create(AgentConfig.builder("prefill-0").backends(backend).build());
-            Agent decode = Agent.create(AgentConfig.builder("decode-0").backends(backend).build()))
+        catch (final IllegalArgumentException ex)
         {
-            out.printf("1. agents       %s and %s, backend %s%n", prefill.name(), decode.name(), backend);
+            throw new ParameterException(spec.commandLine(), "--model: " + ex.getMessage());
+        }
+        if (tokens < 1 || requests < 1 || blockTokens < 1 || tp < 1 || requests > 4096)
+        {
+            throw new ParameterException(spec.commandLine(),
+                "--tokens, --requests (at most 4096), --block-tokens and --tp must be positive");
+        }
+        final KvShape shape = new KvShape(m, tokens, blockTokens, tp, 2);
+        if (timeoutSeconds < 1)
+        {
+            throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second");
+        }
+        final DemoSpec d = new DemoSpec(shape, requests, Mode.pull == mode, Duration.ofSeconds(timeoutSeconds));
+        final long bytes = d.bytesPerRequest() * requests;
+        if (bytes > (16L << 30) || (long)shape.blocks() * requests * shape.regions() > Integer.MAX_VALUE)
+        {
+            throw new ParameterException(spec.commandLine(), "the batch needs " + human(bytes) +
+                " of KV per worker; at most 16 GiB (lower --tokens or --requests)");
+        }
+        if (Role.prefill == role && null == decodeAddress && null == etcd)
+        {
+            throw new ParameterException(spec.commandLine(), "--role prefill needs --decode HOST:PORT or --etcd URL");
+        }
+        if (null != decodeAddress && !decodeAddress.matches("[^:]+:\\d{1,5}"))
+        {
+            throw new ParameterException(spec.commandLine(), "--decode must be HOST:PORT, got '" + decodeAddress + "'");
+        }
+        if (listenPort < 0 || listenPort > 65535)
+        {
+            throw new ParameterException(spec.commandLine(), "--listen-port must be 0-65535");
+        }
+        return d;
+    }
 
-            final MemorySegment kv = arena.allocate(bytes, 4096);
-            final MemorySegment cache = arena.allocate(bytes, 4096);
-            fillBlocks(kv, blockSize);
-            prefill.register(MemoryKind.DRAM, List.of(Region.of(kv)));
-            decode.register(MemoryKind.DRAM, List.of(Region.of(cache)));
-            out.printf("2. register     prefill: %s of KV (%d blocks x %d B); decode: an empty cache of the same size%n",
-                human(bytes), blocks, blockSize);
-
-            final byte[] decodeMd = decode.localMetadata();
-            final String peer = prefill.loadRemoteMetadata(decodeMd);
-            decode.loadRemoteMetadata(prefill.localMetadata());
-            out.printf("3. metadata     decode's metadata (%d B) loaded by prefill -> peer '%s'%n", decodeMd.length, peer);
-
-            // Push: prefill writes block i to decode's slot (blocks-1-i), a scattered layout no merge can collapse.
-            final PreparedList local = prefill.prepare(blockList(kv, blocks, blockSize));
-            final PreparedList remote = prefill.prepare(peer, blockList(cache, blocks, blockSize));
-            final int[] from = new int[blocks];
-            final int[] to = new int[blocks];
-            for (int i = 0; i < blocks; i++)
+    private int runDecode(final DemoSpec demo, final PrintWriter out)
+    {
+        try (Connector c = Connector.create(AgentConfig.builder(DECODE).backends("TCP").listenPort(listenPort));
+            EtcdMetadata md = null == etcd ? null : EtcdMetadata.builder(c.agent()).endpoints(etcd).build())
+        {
+            return DemoDecode.run(c, demo, PREFILL, out, port ->
             {
-                from[i] = i;
-                to[i] = blocks - 1 - i;
+                if (null != md)
+                {
+                    md.publish();
+                }
+                out.println(DECODE + " ready: " + demo.layout().regions() + " regions x " +
+                    demo.layout().blockCount() + " blocks of " + human(demo.layout().blockBytes()) +
+                    ", metadata on port " + port + (null != md ? " and in etcd at " + etcd : ""));
+                out.flush();
+            });
+        }
+    }
+
+    private int runPrefill(final DemoSpec demo, final PrintWriter out, final String address)
+    {
+        final Duration wait = demo.timeout();
+        try (Connector c = Connector.create(AgentConfig.builder(PREFILL).backends("TCP"));
+            EtcdMetadata md = null == etcd ? null : EtcdMetadata.builder(c.agent()).endpoints(etcd).build())
+        {
+            final Function<BlockPool, PeerPool> attach;
+            if (null != md)
+            {
+                attach = pool ->
+                {
+                    try
+                    {
+                        md.fetch(DECODE).get(wait.toSeconds(), TimeUnit.SECONDS);
+                    }
+                    catch (final Exception ex)
+                    {
+                        throw new FerryException(ErrorCode.NOT_FOUND, "could not fetch " + DECODE + " from etcd at " +
+                            etcd + ": " + ex);
+                    }
+                    return pool.handshake(DECODE, wait);
+                };
             }
-            final Transfer push = prefill.transfer(TransferOp.WRITE, local, from, remote, to,
-                TransferOptions.notify("req-17:kv-ready".getBytes(StandardCharsets.UTF_8)));
-            push.post();
-            push.await(Duration.ofSeconds(30));
-            final Notification n = decode.awaitNotification(Duration.ofSeconds(30));
-            report(out, "4. push (WRITE)", push.telemetry());
-            out.printf("5. notification decode got '%s' from %s after the data landed%n", n.payloadAsString(),
-                n.sender());
+            else
+            {
+                final int colon = address.lastIndexOf(':');
+                attach = pool -> pool.handshake(address.substring(0, colon),
+                    Integer.parseInt(address.substring(colon + 1)), wait);
+            }
+            return DemoPrefill.run(c, demo, attach, out);
+        }
+    }
 
-            final boolean pushOk = verify(cache, blockSize, blocks, true);
-            out.printf("6. verify       every byte of %d blocks at decode: %s%n", blocks, pushOk ? "OK" : "MISMATCH");
-
-            // Pull: decode reads the whole KV back in one merged descriptor.
-            final MemorySegment pulled = arena.allocate(bytes, 4096);
-            decode.register(MemoryKind.DRAM, List.of(Region.of(pulled)));
-            final Transfer pull = decode.createTransfer(TransferOp.READ, DescList.dram(pulled), DescList.dram(kv),
-                prefill.name(), TransferOptions.NONE);
-            pull.post();
-            pull.await(Duration.ofSeconds(30));
-            report(out, "7. pull (READ)", pull.telemetry());
-            final boolean pullOk = verify(pulled, blockSize, blocks, false);
-            out.printf("8. verify       every byte pulled: %s%n", pullOk ? "OK" : "MISMATCH");
+    private int runBoth(final DemoSpec demo, final PrintWriter out) throws Exception
+    {
+        final List<String> cmd = new ArrayList<>(List.of(
+            ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
+            "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"), FerryCommand.class.getName(),
+            "demo", "--role", "decode", "--mode", mode.name(), "--model", model, "--tokens", Integer.toString(tokens),
+            "--requests", Integer.toString(requests), "--block-tokens", Integer.toString(blockTokens),
+            "--tp", Integer.toString(tp), "--listen-port", Integer.toString(listenPort), "--timeout",
+            Integer.toString(timeoutSeconds)));
+        if (null != etcd)
+        {
+            cmd.addAll(List.of("--etcd", etcd));
+        }
+        out.printf("ferry demo: %s %s, %d requests x %d tokens (%s of KV each, %d descriptors per request), " +
+            "mode %s, over TCP between two processes%n", PREFILL, "-> " + DECODE, requests, tokens,
+            human(demo.bytesPerRequest()), demo.layout().regions() * demo.blocksPerRequest(), mode);
+        out.flush();
+        final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        final Thread reaper = new Thread(child::destroyForcibly, "ferry-demo-reaper");
+        Runtime.getRuntime().addShutdownHook(reaper);
+        try
+        {
+            final BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8));
+            final CompletableFuture<Integer> port = new CompletableFuture<>();
+            final List<String> report = java.util.Collections.synchronizedList(new ArrayList<>());
+            final Thread reader = new Thread(() ->
+            {
+                try
+                {
+                    String l;
+                    while (null != (l = lines.readLine()))
+                    {
+                        final Matcher m = READY.matcher(l);
+                        if (!port.isDone() && m.find())
+                        {
+                            port.complete(Integer.parseInt(m.group(1)));
+                        }
+                        else
+                        {
+                            report.add(l);
+                        }
+                    }
+                }
+                catch (final java.io.IOException ex)
+                {
+                    // the child ended
+                }
+                port.completeExceptionally(new IllegalStateException("the decode worker ended before it was ready: " +
+                    String.join(" / ", report)));
+            }, "ferry-demo-decode-output");
+            reader.setDaemon(true);
+            reader.start();
+            final int decodePort = port.get(60, TimeUnit.SECONDS);
+            final int prefillExit = runPrefill(demo, out, "127.0.0.1:" + decodePort);
+            final boolean ended = child.waitFor(demo.timeout().toSeconds() + 10, TimeUnit.SECONDS);
+            reader.join(5_000);
+            report.forEach(out::println);
             out.flush();
-            return pushOk && pullOk ? 0 : 1;
-        }
-    }
-
-    private static void report(final PrintWriter out, final String step, final TransferTelemetry t)
-    {
-        out.printf("%s %s in %d descriptor(s) after merging, %.1f us, %.2f GB/s%n",
-            String.format("%-15s", step), human(t.totalBytes()), t.descriptorCount(),
-            t.transferDuration().toNanos() / 1e3, t.bytesPerSecond() / 1e9);
-    }
-
-    private static DescList blockList(final MemorySegment base, final int blocks, final int blockSize)
-    {
-        final DescList.Builder b = DescList.builder(MemoryKind.DRAM, blocks);
-        for (int i = 0; i < blocks; i++)
-        {
-            b.add(base.address() + (long)i * blockSize, blockSize);
-        }
-        return b.build();
-    }
-
-    private static void fillBlocks(final MemorySegment kv, final int blockSize)
-    {
-        for (long off = 0; off + 8 <= kv.byteSize(); off += 8)
-        {
-            kv.set(ValueLayout.JAVA_LONG_UNALIGNED, off, pattern(off / blockSize, off % blockSize));
-        }
-    }
-
-    private static boolean verify(final MemorySegment seg, final int blockSize, final int blocks, final boolean reversed)
-    {
-        for (long off = 0; off + 8 <= seg.byteSize(); off += 8)
-        {
-            final long slot = off / blockSize;
-            final long block = reversed ? blocks - 1 - slot : slot;
-            if (seg.get(ValueLayout.JAVA_LONG_UNALIGNED, off) != pattern(block, off % blockSize))
+            if (!ended)
             {
-                return false;
+                out.println("decode worker did not finish within " + (demo.timeout().toSeconds() + 10) + " s; stopped it");
+                return 1;
+            }
+            return Math.max(prefillExit, child.exitValue());
+        }
+        finally
+        {
+            child.destroyForcibly();
+            child.waitFor(10, TimeUnit.SECONDS);
+            try
+            {
+                Runtime.getRuntime().removeShutdownHook(reaper);
+            }
+            catch (final IllegalStateException ex)
+            {
+                // shutting down already
             }
         }
-        return true;
-    }
-
-    private static long pattern(final long block, final long offset)
-    {
-        return block * 0x9E3779B97F4A7C15L ^ offset * 0xC2B2AE3D27D4EB4FL;
     }
 
     static String human(final long bytes)

@@ -55,7 +55,34 @@ public final class FerryCommand implements Runnable
      */
     public static void main(final String[] args)
     {
+        quietLogging(System.getenv("FERRY_LOG"));
         System.exit(execute(args));
+    }
+
+    /**
+     * The command's own output says what happened; the library's log shows only warnings and errors unless
+     * {@code FERRY_LOG} names another java.util.logging level (e.g. {@code FERRY_LOG=INFO} or {@code FINE}).
+     */
+    static void quietLogging(final String level)
+    {
+        java.util.logging.Level l = java.util.logging.Level.WARNING;
+        if (null != level && !level.isBlank())
+        {
+            try
+            {
+                l = java.util.logging.Level.parse(level.trim().toUpperCase(java.util.Locale.ROOT));
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                System.err.println("ferry: FERRY_LOG=" + level + " is not a log level; using WARNING");
+            }
+        }
+        final java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(l);
+        for (final java.util.logging.Handler h : root.getHandlers())
+        {
+            h.setLevel(l);
+        }
     }
 
     /** Reports the version from the jar manifest. */

@@ -3,36 +3,101 @@ package io.ferry.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.net.ServerSocket;
+import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The demo runs end to end and verifies its bytes; bad usage exits 2 with a message.
+ * The demo runs end to end in two processes, both modes, and verifies its bytes; the roles run apart; bad usage
+ * exits 2 with a message.
  */
-@Timeout(60)
+@Timeout(120)
 class DemoCommandTest
 {
     @Test
-    void demoMovesAndVerifiesEveryByte()
+    void pullDemoStartsTheDecoderAndVerifiesEveryByte()
     {
-        final CliRun r = CliRun.of("demo", "--blocks", "64", "--block-size", "4096");
-        assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("push (WRITE)").contains("64 descriptor(s)")
-            .contains("decode got 'req-17:kv-ready' from prefill-0")
-            .contains("pull (READ)").contains("1 descriptor(s)")
+        final CliRun r = CliRun.of("demo", "--requests", "3", "--tokens", "100");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("decode-0 pulled (READ) 3 requests of llama-3.1-8b KV from prefill-0")
+            .contains("7 blocks of 32.0 KiB").contains("3 released by the decoder, 0 expired")
+            .contains("verify   every byte of every block: OK").contains("at 100 Gb/s line rate: 262 ms")
             .doesNotContain("MISMATCH");
-        assertThat(r.out().lines().filter(l -> l.endsWith(": OK")).count()).isEqualTo(2);
+        assertThat(r.out().lines().filter(l -> l.matches("[012] +448 .*"))).hasSize(3);
+    }
+
+    @Test
+    void pushDemoWritesWithANotificationPerRequest()
+    {
+        final CliRun r = CliRun.of("demo", "--mode", "push", "--requests", "2", "--tokens", "64", "--model",
+            "deepseek-v3");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("decode-0 was pushed (WRITE + notification) 2 requests of deepseek-v3")
+            .contains("pushed every request into the blocks the decoder named")
+            .contains("verify   every byte of every block: OK");
+    }
+
+    @Test
+    void rolesRunApartAndMeetByHostAndPort() throws Exception
+    {
+        final int port;
+        try (ServerSocket s = new ServerSocket(0))
+        {
+            port = s.getLocalPort();
+        }
+        final CompletableFuture<CliRun> decode = CompletableFuture.supplyAsync(() -> CliRun.of("demo", "--role",
+            "decode", "--listen-port", Integer.toString(port), "--requests", "2", "--tokens", "32"));
+        CliRun prefill = null;
+        for (int attempt = 0; attempt < 50 && (null == prefill || 0 != prefill.exit()); attempt++)
+        {
+            Thread.sleep(200); // until the decoder listens
+            prefill = CliRun.of("demo", "--role", "prefill", "--decode", "127.0.0.1:" + port, "--requests", "2",
+                "--tokens", "32");
+        }
+        final CliRun d = decode.get();
+        assertThat(prefill.exit()).as(prefill.out()).isZero();
+        assertThat(d.exit()).as(d.out()).isZero();
+        assertThat(d.out()).contains("metadata on port " + port).contains("every byte of every block: OK");
+    }
+
+    @Test
+    void mismatchedWorkersAreRefusedNamingTheDifference() throws Exception
+    {
+        final int port;
+        try (ServerSocket s = new ServerSocket(0))
+        {
+            port = s.getLocalPort();
+        }
+        final CompletableFuture<CliRun> decode = CompletableFuture.supplyAsync(() -> CliRun.of("demo", "--role",
+            "decode", "--listen-port", Integer.toString(port), "--requests", "2", "--tokens", "32", "--timeout", "20"));
+        CliRun prefill = null;
+        for (int attempt = 0; attempt < 50 && (null == prefill || !prefill.out().contains("MISMATCH")); attempt++)
+        {
+            Thread.sleep(200);
+            prefill = CliRun.of("demo", "--role", "prefill", "--decode", "127.0.0.1:" + port, "--requests", "2",
+                "--tokens", "32", "--model", "qwen3-32b");
+        }
+        assertThat(prefill.exit()).isEqualTo(1);
+        assertThat(prefill.out()).contains("MISMATCH").contains("tag 'qwen3-32b/bf16/NHD/tp1/bt16' vs ours " +
+            "'llama-3.1-8b/bf16/NHD/tp1/bt16'");
+        final CliRun d = decode.get();
+        assertThat(d.exit()).isEqualTo(1);
+        assertThat(d.out()).contains("refused the handshake of prefill-0");
     }
 
     @Test
     void badUsageExitsTwoWithAMessage()
     {
-        final CliRun negative = CliRun.of("demo", "--blocks", "-1");
+        final CliRun negative = CliRun.of("demo", "--requests", "-1");
         assertThat(negative.exit()).isEqualTo(2);
-        assertThat(negative.err()).contains("--blocks");
-        final CliRun unknown = CliRun.of("demo", "--backend", "NOPE");
-        assertThat(unknown.exit()).isEqualTo(1);
-        assertThat(unknown.err()).contains("NOPE");
+        assertThat(negative.err()).contains("--requests");
+        final CliRun model = CliRun.of("demo", "--model", "gpt-9");
+        assertThat(model.exit()).isEqualTo(2);
+        assertThat(model.err()).contains("unknown model 'gpt-9'");
+        assertThat(CliRun.of("demo", "--role", "prefill").err()).contains("needs --decode HOST:PORT or --etcd URL");
+        assertThat(CliRun.of("demo", "--role", "prefill", "--decode", "nohost").err()).contains("HOST:PORT");
+        assertThat(CliRun.of("demo", "--tokens", "1000000", "--requests", "4096").err()).contains("at most 16 GiB");
         assertThat(CliRun.of("no-such-command").exit()).isEqualTo(2);
     }
 

@@ -43,6 +43,7 @@ public final class BlockPool implements AutoCloseable
     private final int[] holds;
     private final List<Consumer<BlockLease>> leaseListeners = new CopyOnWriteArrayList<>();
     private final Map<String, PeerPool> peers = new ConcurrentHashMap<>();
+    private final Map<String, String> refused = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     BlockPool(final Connector connector, final BlockLayout layout, final List<MemorySegment> regions)
@@ -159,6 +160,7 @@ public final class BlockPool implements AutoCloseable
         }
         final PeerPool p = new PeerPool(this, peer, h.layout(),
             connector.agent().prepare(peer, blockDescs(h.bases(), h.layout())));
+        refused.remove(peer);
         peers.put(peer, p);
         return p;
     }
@@ -183,12 +185,31 @@ public final class BlockPool implements AutoCloseable
     }
 
     /**
+     * Handshakes with the pool of the same tag of a peer whose agent metadata is already loaded (from etcd, say).
+     *
+     * @param peer    the peer's agent name.
+     * @param timeout the most to wait.
+     * @return the peer's pool.
+     * @throws FerryException as {@link #handshake(String, int, Duration)}; NOT_FOUND when the peer is not loaded.
+     */
+    public PeerPool handshake(final String peer, final Duration timeout)
+    {
+        checkOpen();
+        if (!connector.agent().peers().contains(peer))
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "peer " + peer + " is not loaded; fetch its metadata first");
+        }
+        return connector.helloPool(this, peer, timeout);
+    }
+
+    /**
      * Waits for a peer that handshakes with this pool (the accepting side of {@link #handshake}).
      *
      * @param peer    the peer's agent name.
      * @param timeout the most to wait.
      * @return the peer's pool.
-     * @throws FerryException TIMED_OUT when it did not handshake in time.
+     * @throws FerryException TIMED_OUT when it did not handshake in time; MISMATCH when this pool refused its
+     *                        handshake (the message says why).
      */
     public PeerPool awaitPeer(final String peer, final Duration timeout)
     {
@@ -196,6 +217,12 @@ public final class BlockPool implements AutoCloseable
         PeerPool p;
         while (null == (p = peers.get(peer)))
         {
+            final String why = refused.get(peer);
+            if (null != why)
+            {
+                throw new FerryException(ErrorCode.MISMATCH, "pool '" + layout.tag() + "' refused the handshake of " +
+                    peer + ": " + why);
+            }
             if (System.nanoTime() - deadline > 0)
             {
                 throw new FerryException(ErrorCode.TIMED_OUT, "peer " + peer + " did not handshake with pool '" +
@@ -205,6 +232,11 @@ public final class BlockPool implements AutoCloseable
             sleepBriefly();
         }
         return p;
+    }
+
+    void refused(final String peer, final String why)
+    {
+        refused.put(peer, why);
     }
 
     private static void sleepBriefly()

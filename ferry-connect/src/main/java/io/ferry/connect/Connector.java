@@ -738,11 +738,17 @@ public final class Connector implements AutoCloseable
                 sender + ": " + ex.getMessage());
             return;
         }
-        final BlockPool pool = pools.get(m.key);
+        BlockPool pool = pools.get(m.key);
         if (null == pool)
         {
-            sendControl(sender, ControlMessage.HELLO_REJECT, m.key, "no block pool tagged '" + m.key + "' at " + name);
-            return;
+            final List<BlockPool> all = List.copyOf(pools.values());
+            if (1 != all.size())
+            {
+                sendControl(sender, ControlMessage.HELLO_REJECT, m.key, "no block pool tagged '" + m.key + "' at " +
+                    name + " (it has " + all.stream().map(p -> "'" + p.layout().tag() + "'").toList() + ")");
+                return;
+            }
+            pool = all.getFirst(); // its one pool: the compatibility check names every difference, tag included
         }
         try
         {
@@ -754,6 +760,7 @@ public final class Connector implements AutoCloseable
         {
             LOG.log(System.Logger.Level.WARNING, "connector " + name + " refused the pool handshake of " + sender +
                 " (" + theirs.layout() + "): " + ex.getMessage());
+            pool.refused(sender, ex.getMessage());
             sendControl(sender, ControlMessage.HELLO_REJECT, m.key, ex.getMessage());
         }
     }

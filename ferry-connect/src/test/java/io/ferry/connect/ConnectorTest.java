@@ -302,14 +302,20 @@ class ConnectorTest
     }
 
     @Test
-    void aPoolWithAnotherTagIsNotFound()
+    void aPoolWithAnotherTagIsAMismatchOrNotFoundAmongSeveral()
     {
         final BlockLayout ours = new BlockLayout("model-x", 2, 4, 4096);
         final BlockPool pa = a.createBlockPool(ours, regions(arena, ours, -1));
         final BlockLayout other = new BlockLayout("model-y", 2, 4, 4096);
-        b.createBlockPool(other, regions(arena, other, -1));
+        final BlockPool pb = b.createBlockPool(other, regions(arena, other, -1));
+        assertThat(expectError(ErrorCode.MISMATCH, () -> pa.handshake("127.0.0.1", port(b), Duration.ofSeconds(10)))
+            .getMessage()).contains("tag 'model-x' vs ours 'model-y'");
+        assertThat(expectError(ErrorCode.MISMATCH, () -> pb.awaitPeer(a.name(), Duration.ofSeconds(10)))
+            .getMessage()).contains("refused the handshake of " + a.name());
+        final BlockLayout third = new BlockLayout("model-z", 2, 4, 4096);
+        b.createBlockPool(third, regions(arena, third, -1));
         assertThat(expectError(ErrorCode.NOT_FOUND, () -> pa.handshake("127.0.0.1", port(b), Duration.ofSeconds(10)))
-            .getMessage()).contains("no block pool tagged 'model-x'");
+            .getMessage()).contains("no block pool tagged 'model-x'").contains("'model-y'").contains("'model-z'");
     }
 
     @Test

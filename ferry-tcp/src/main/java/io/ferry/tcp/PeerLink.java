@@ -669,9 +669,10 @@ final class PeerLink
             {
                 if (!backend.closing())
                 {
-                    // a clean close by the peer (it is shutting down) is news, not trouble
-                    LOG.log(cause instanceof java.io.EOFException ? System.Logger.Level.INFO :
-                        System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + p + " failed (" +
+                    // a clean close by the peer (it is shutting down) with nothing in flight is routine; with
+                    // chunks in flight it is news; anything else is trouble
+                    LOG.log(cause instanceof java.io.EOFException ? (requeue.isEmpty() ? System.Logger.Level.DEBUG :
+                        System.Logger.Level.INFO) : System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + p + " failed (" +
                         cause + "); " + requeue.size() + " unacknowledged chunks go to the other paths");
                     scheduleReconnect(p);
                 }
