@@ -242,10 +242,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
                         {
                             port.complete(Integer.parseInt(m.group(1)));
                         }
-                        else
-                        {
-                            report.add(l);
-                        }
+                        report.add(l);
                     }
                 }
                 catch (final java.io.IOException ex)

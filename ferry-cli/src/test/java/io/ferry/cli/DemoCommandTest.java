@@ -87,6 +87,17 @@ class DemoCommandTest
     }
 
     @Test
+    void workersMeetThroughEtcd() throws Exception
+    {
+        try (io.ferry.etcd.EtcdServer etcd = io.ferry.etcd.EtcdServer.start())
+        {
+            final CliRun r = CliRun.of("demo", "--etcd", etcd.endpoint(), "--requests", "2", "--tokens", "32");
+            assertThat(r.exit()).as(r.out() + r.err()).isZero();
+            assertThat(r.out()).contains("and in etcd at " + etcd.endpoint()).contains("every byte of every block: OK");
+        }
+    }
+
+    @Test
     void badUsageExitsTwoWithAMessage()
     {
         final CliRun negative = CliRun.of("demo", "--requests", "-1");

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * A real etcd server (Debian's etcd-server) on free loopback ports with a temporary data directory, for tests.
  * Missing etcd fails the test under CI (where .ci/run installs it) and skips it elsewhere, saying why.
  */
-final class EtcdServer implements AutoCloseable
+public final class EtcdServer implements AutoCloseable
 {
     private final Path binary;
     private final int clientPort;
@@ -36,7 +36,11 @@ final class EtcdServer implements AutoCloseable
         this.dataDir = Files.createTempDirectory("ferry-etcd-test");
     }
 
-    static EtcdServer start() throws Exception
+    /**
+     * @return a running etcd (the test is skipped, or under CI fails, when etcd is not installed).
+     * @throws Exception when it cannot start.
+     */
+    public static EtcdServer start() throws Exception
     {
         final Path binary = Stream.of("/usr/bin/etcd", "/usr/local/bin/etcd").map(Path::of).filter(Files::isExecutable)
             .findFirst().orElse(null);
@@ -54,7 +58,10 @@ final class EtcdServer implements AutoCloseable
         return server;
     }
 
-    String endpoint()
+    /**
+     * @return the client URL.
+     */
+    public String endpoint()
     {
         return "http://127.0.0.1:" + clientPort;
     }
