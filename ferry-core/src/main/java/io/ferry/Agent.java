@@ -646,7 +646,9 @@ public final class Agent implements AutoCloseable
     {
         for (int slot = 0; slot < backends.length; slot++)
         {
-            if (null != r.handles[slot] && 0 != (remoteMask & (1L << slot)))
+            // a backend that returned no public data keeps the region to itself (e.g. host memory pinned for
+            // device copies, which it cannot serve to other processes)
+            if (null != r.handles[slot] && 0 != (remoteMask & (1L << slot)) && null != r.publicData[slot])
             {
                 records.add(new RegionRecord(backends[slot].name(), r.kind, r.address, r.length, r.deviceId,
                     r.accessKey, r.metaInfo, r.publicData[slot]));

@@ -69,7 +69,9 @@ public interface Backend extends AutoCloseable
 
     /**
      * @param handle a local registration.
-     * @return what a peer needs to reach the region (beyond address, length and access key), may be empty.
+     * @return what a peer needs to reach the region (beyond address, length and access key), may be empty; null
+     * when this backend does not serve the region to peers at all (it then stays out of the agent's metadata for
+     * this backend, and peers reach it through another).
      */
     byte[] publicData(MemoryHandle handle);
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""PyTorch anchors for bench/gpu/run: device-to-device copy_ bandwidth on one GPU and between two (peer copy).
+Prints `key GB/s` lines, median of timed iterations after warm-up, bytes moved / time."""
+import statistics
+import sys
+import time
+
+import torch
+
+WARMUP, ITERATIONS = 3, 15
+
+
+def gbps(fn, nbytes):
+    samples = []
+    for i in range(WARMUP + ITERATIONS):
+        torch.cuda.synchronize()
+        start = time.perf_counter_ns()
+        fn()
+        torch.cuda.synchronize()
+        ns = time.perf_counter_ns() - start
+        if i >= WARMUP:
+            samples.append(nbytes / ns)
+    return statistics.median(samples)
+
+
+def main():
+    sizes = [int(a) for a in sys.argv[1:]] or [64, 256, 1024]
+    devices = torch.cuda.device_count()
+    print(f"torch {torch.__version__} gpus {devices} {torch.cuda.get_device_name(0).replace(' ', '_')}")
+    for mib in sizes:
+        n = mib << 20
+        a = torch.empty(n, dtype=torch.uint8, device="cuda:0")
+        b = torch.empty_like(a)
+        print(f"torch_d2d_{mib}MiB {gbps(lambda: b.copy_(a, non_blocking=True), n):.1f}")
+        if devices > 1:
+            c = torch.empty(n, dtype=torch.uint8, device="cuda:1")
+            print(f"torch_peer_{mib}MiB {gbps(lambda: c.copy_(a, non_blocking=True), n):.1f}")
+            del c
+        del a, b
+        torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()

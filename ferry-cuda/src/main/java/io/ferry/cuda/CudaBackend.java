@@ -1,0 +1,660 @@
+package io.ferry.cuda;
+
+import io.ferry.ErrorCode;
+import io.ferry.FerryException;
+import io.ferry.MemoryKind;
+import io.ferry.TransferOp;
+import io.ferry.spi.Backend;
+import io.ferry.spi.BackendContext;
+import io.ferry.spi.BackendRequest;
+import io.ferry.spi.MemoryHandle;
+import io.ferry.spi.RegionSpec;
+import io.ferry.spi.RemoteRegionSpec;
+import io.ferry.spi.ResolvedDescs;
+import io.ferry.spi.TransferSink;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The CUDA backend (see the package documentation). Threads: one progress thread that watches the events of
+ * posted requests, the notification listener and one reader per same-host peer that notifies this agent; all stop
+ * on {@link #close()}.
+ */
+final class CudaBackend implements Backend
+{
+    private static final String INFO_PREFIX = "ferry-cuda/1 ";
+    private static final int PUBLIC_DATA = CudaDriver.IPC_HANDLE_BYTES + 8 + 4;
+    private static final int HOST_ALREADY_REGISTERED = 712;
+    private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
+
+    private final BackendContext context;
+    private final CudaDriver driver;
+    private final boolean pinHost;
+    private final Contexts contexts;
+    private final IpcMappings mappings;
+    private final NotifyChannel notify;
+    private final String bootId;
+    private final Map<String, String> peerPaths = new ConcurrentHashMap<>();
+    private final Map<String, List<CudaPeerRegion>> peerRegions = new ConcurrentHashMap<>();
+    private final Map<Long, Integer> pins = new HashMap<>();
+    private final Set<Long> peerAccess = ConcurrentHashMap.newKeySet();
+    private final ArrayDeque<MemorySegment>[] eventPools;
+    private final ConcurrentLinkedQueue<CudaRequest> submitted = new ConcurrentLinkedQueue<>();
+    private final Thread progress;
+    private volatile boolean closed;
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    CudaBackend(final BackendContext context, final CudaDriver driver, final boolean pinHost, final String notifyDir)
+    {
+        this.context = context;
+        this.driver = driver;
+        this.pinHost = pinHost;
+        this.contexts = new Contexts(driver);
+        this.mappings = new IpcMappings(driver, contexts);
+        this.bootId = bootId();
+        try
+        {
+            this.notify = new NotifyChannel(context, notifyDir);
+        }
+        catch (final IOException ex)
+        {
+            throw new FerryException(ErrorCode.BACKEND, "CUDA cannot listen for notifications in " + notifyDir + ": " +
+                ex.getMessage(), ex);
+        }
+        eventPools = new ArrayDeque[contexts.deviceCount()];
+        for (int d = 0; d < eventPools.length; d++)
+        {
+            eventPools[d] = new ArrayDeque<>();
+        }
+        progress = new Thread(this::runProgress, "ferry-cuda-progress-" + context.agentName());
+        progress.setDaemon(true);
+        progress.start();
+    }
+
+    private static String bootId()
+    {
+        try
+        {
+            return Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim();
+        }
+        catch (final IOException ex)
+        {
+            return "unknown-" + ProcessHandle.current().pid();
+        }
+    }
+
+    public String name()
+    {
+        return CudaBackendProvider.NAME;
+    }
+
+    public Set<MemoryKind> memoryKinds()
+    {
+        return Set.of(MemoryKind.VRAM, MemoryKind.DRAM);
+    }
+
+    public boolean supportsRemote()
+    {
+        return true;
+    }
+
+    public boolean supportsLocal()
+    {
+        return true;
+    }
+
+    public boolean supportsNotifications()
+    {
+        return true;
+    }
+
+    // ------------------------------------------------------------------------------------------ registration
+
+    public MemoryHandle register(final RegionSpec region)
+    {
+        if (MemoryKind.DRAM == region.kind())
+        {
+            final MemorySegment s = region.dramSegment(name());
+            return new CudaRegion(MemoryKind.DRAM, s.address(), s.byteSize(), -1, null, 0, pinHost && pin(s));
+        }
+        if (MemoryKind.VRAM != region.kind())
+        {
+            throw new FerryException(ErrorCode.NOT_SUPPORTED, "CUDA moves VRAM and DRAM, not " + region.kind());
+        }
+        final long address = region.address();
+        final long length = region.length();
+        final String what = "VRAM region [0x" + Long.toHexString(address) + ", " + length + " B] on cuda:" +
+            region.deviceId();
+        if (region.deviceId() < 0 || region.deviceId() >= contexts.deviceCount())
+        {
+            throw FerryException.invalid(what + ": device id " + region.deviceId() + " does not exist (this host has " +
+                contexts.deviceCount() + " CUDA device(s))");
+        }
+        final int device = (int)region.deviceId();
+        contexts.makeCurrent(device);
+        final int actual = driver.pointerDevice(address);
+        if (actual < 0)
+        {
+            throw FerryException.invalid(what + ": 0x" + Long.toHexString(address) + " is not live device memory " +
+                "(freed, host memory, or never allocated)");
+        }
+        if (actual != device)
+        {
+            throw FerryException.invalid(what + ": the memory lives on cuda:" + actual + ", not cuda:" + device);
+        }
+        final long[] range = driver.addressRange(address);
+        if (null == range || address + length > range[0] + range[1])
+        {
+            throw FerryException.invalid(what + ": it runs past the end of its allocation" + (null == range ? "" :
+                " [0x" + Long.toHexString(range[0]) + ", " + range[1] + " B]"));
+        }
+        byte[] handle = null;
+        try
+        {
+            handle = driver.ipcGetMemHandle(range[0]);
+        }
+        catch (final FerryException ex)
+        {
+            LOG.log(System.Logger.Level.DEBUG, () -> what + " cannot be shared by IPC (" + ex.getMessage() +
+                "); other processes reach it through another backend");
+        }
+        return new CudaRegion(MemoryKind.VRAM, address, length, device, handle, address - range[0], false);
+    }
+
+    private boolean pin(final MemorySegment s)
+    {
+        synchronized (pins)
+        {
+            final Integer n = pins.get(s.address());
+            if (null != n)
+            {
+                pins.put(s.address(), n + 1);
+                return true;
+            }
+            contexts.makeCurrent(0);
+            try
+            {
+                driver.hostRegister(s.address(), s.byteSize());
+            }
+            catch (final CudaException ex)
+            {
+                if (HOST_ALREADY_REGISTERED == ex.result())
+                {
+                    return false; // pinned by someone else: leave it to them
+                }
+                throw ex;
+            }
+            pins.put(s.address(), 1);
+            return true;
+        }
+    }
+
+    public void deregister(final MemoryHandle handle)
+    {
+        final CudaRegion r = (CudaRegion)handle;
+        r.live = false;
+        if (r.pinned)
+        {
+            synchronized (pins)
+            {
+                final int n = pins.getOrDefault(r.address, 0);
+                if (n <= 1)
+                {
+                    pins.remove(r.address);
+                    contexts.makeCurrent(0);
+                    driver.hostUnregister(r.address);
+                }
+                else
+                {
+                    pins.put(r.address, n - 1);
+                }
+            }
+        }
+    }
+
+    public byte[] publicData(final MemoryHandle handle)
+    {
+        final CudaRegion r = (CudaRegion)handle;
+        if (null == r.ipcHandle)
+        {
+            return null; // host memory, or VRAM that cannot be shared: not served to other processes
+        }
+        return ByteBuffer.allocate(PUBLIC_DATA).put(r.ipcHandle).putLong(r.allocationOffset).putInt(r.device).array();
+    }
+
+    // ------------------------------------------------------------------------------------------ peers
+
+    public byte[] connectionInfo()
+    {
+        return (INFO_PREFIX + bootId + " " + notify.path()).getBytes(StandardCharsets.UTF_8);
+    }
+
+    public boolean loadRemoteConnectionInfo(final String peer, final byte[] info)
+    {
+        final String text = new String(info, StandardCharsets.UTF_8);
+        final String[] parts = text.startsWith(INFO_PREFIX) ? text.substring(INFO_PREFIX.length()).split(" ", 2) :
+            new String[0];
+        if (2 != parts.length)
+        {
+            throw new FerryException(ErrorCode.MISMATCH, "CUDA connection info of peer '" + peer + "' is malformed");
+        }
+        if (!bootId.equals(parts[0]))
+        {
+            return false; // another host: CUDA IPC cannot reach it
+        }
+        peerPaths.put(peer, parts[1]);
+        return true;
+    }
+
+    public MemoryHandle loadRemoteRegion(final RemoteRegionSpec region)
+    {
+        if (!peerPaths.containsKey(region.peer()))
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "CUDA has no connection info of peer '" + region.peer() + "'");
+        }
+        final byte[] pub = region.publicData();
+        if (MemoryKind.VRAM != region.kind() || null == pub || PUBLIC_DATA != pub.length)
+        {
+            throw new FerryException(ErrorCode.MISMATCH, "CUDA public data of peer '" + region.peer() + "''s " +
+                region.kind() + " region at 0x" + Long.toHexString(region.address()) + " is malformed");
+        }
+        final ByteBuffer b = ByteBuffer.wrap(pub);
+        final byte[] handle = new byte[CudaDriver.IPC_HANDLE_BYTES];
+        b.get(handle);
+        final long offset = b.getLong();
+        final int peerDevice = b.getInt();
+        final int device = peerDevice >= 0 && peerDevice < contexts.deviceCount() ? peerDevice : 0;
+        final IpcMappings.Mapping m = mappings.open(handle, device);
+        final long[] range = driver.addressRange(m.base);
+        if (null == range || offset < 0 || offset + region.length() > range[1])
+        {
+            mappings.release(m);
+            throw new FerryException(ErrorCode.MISMATCH, "peer '" + region.peer() + "''s VRAM region of " +
+                region.length() + " B at offset " + offset + " does not fit the allocation it published");
+        }
+        final CudaPeerRegion r = new CudaPeerRegion(region.peer(), m.base + offset, region.length(), peerDevice, m);
+        peerRegions.computeIfAbsent(region.peer(), p -> java.util.Collections.synchronizedList(new ArrayList<>()))
+            .add(r);
+        return r;
+    }
+
+    public MemoryHandle loadLocalRegion(final MemoryHandle handle)
+    {
+        return handle;
+    }
+
+    public void connect(final String peer)
+    {
+        final String path = peerPaths.get(peer);
+        if (null == path || !Files.exists(Path.of(path)))
+        {
+            throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "CUDA peer '" + peer + "' is not listening" +
+                (null == path ? "" : " at " + path));
+        }
+    }
+
+    public void disconnect(final String peer)
+    {
+        peerPaths.remove(peer);
+        notify.forget(peer);
+        final List<CudaPeerRegion> regions = peerRegions.remove(peer);
+        if (null != regions)
+        {
+            synchronized (regions)
+            {
+                regions.forEach(r -> mappings.release(r.mapping));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ transfers
+
+    public BackendRequest prepare(final TransferOp op, final ResolvedDescs local, final ResolvedDescs remote,
+        final String peer, final TransferSink sink)
+    {
+        final int n = local.count();
+        final long[] src = new long[n];
+        final long[] dst = new long[n];
+        final long[] len = new long[n];
+        final int[] device = new int[n];
+        final List<Integer> used = new ArrayList<>(2);
+        for (int i = 0; i < n; i++)
+        {
+            final CudaRegion l = (CudaRegion)local.handle(i);
+            final long la = l.address + local.offset(i);
+            final long ra;
+            final int rdev;
+            if (remote.handle(i) instanceof CudaPeerRegion p)
+            {
+                ra = p.address + remote.offset(i);
+                rdev = p.mapping.device;
+            }
+            else
+            {
+                final CudaRegion r = (CudaRegion)remote.handle(i);
+                ra = r.address + remote.offset(i);
+                rdev = r.device;
+            }
+            src[i] = TransferOp.WRITE == op ? la : ra;
+            dst[i] = TransferOp.WRITE == op ? ra : la;
+            len[i] = local.length(i);
+            device[i] = l.device >= 0 ? l.device : rdev;
+            if (l.device >= 0 && rdev >= 0 && l.device != rdev)
+            {
+                ensurePeerAccess(l.device, rdev);
+            }
+            if (device[i] >= 0 && !used.contains(device[i]))
+            {
+                used.add(device[i]);
+            }
+        }
+        return new CudaRequest(op, peer, sink, src, dst, len, device, used.stream().mapToInt(Integer::intValue)
+            .toArray());
+    }
+
+    private void ensurePeerAccess(final int a, final int b)
+    {
+        if (peerAccess.add(((long)a << 32) | b) && driver.canAccessPeer(a, b))
+        {
+            contexts.makeCurrent(a);
+            driver.enablePeerAccess(contexts.context(b));
+        }
+    }
+
+    @SuppressWarnings("restricted")
+    public void post(final BackendRequest request, final byte[] notification)
+    {
+        if (closed)
+        {
+            throw new FerryException(ErrorCode.CANCELED, "CUDA backend of " + context.agentName() + " is closed");
+        }
+        final CudaRequest r = (CudaRequest)request;
+        r.notification = notification;
+        int current = -1;
+        for (int i = 0; i < r.len.length; i++)
+        {
+            final int d = r.device[i];
+            if (d < 0)
+            {
+                MemorySegment.copy(MemorySegment.ofAddress(r.src[i]).reinterpret(r.len[i]), 0,
+                    MemorySegment.ofAddress(r.dst[i]).reinterpret(r.len[i]), 0, r.len[i]);
+                continue;
+            }
+            if (d != current)
+            {
+                contexts.makeCurrent(d);
+                current = d;
+            }
+            driver.memcpyAsync(r.dst[i], r.src[i], r.len[i], contexts.stream(d));
+        }
+        if (0 == r.devices.length)
+        {
+            finish(r);
+            return;
+        }
+        for (int k = 0; k < r.devices.length; k++)
+        {
+            final int d = r.devices[k];
+            contexts.makeCurrent(d);
+            final MemorySegment e = takeEvent(d);
+            driver.eventRecord(e, contexts.stream(d));
+            r.events[k] = e;
+        }
+        r.inFlight = true;
+        submitted.add(r);
+        LockSupport.unpark(progress);
+    }
+
+    private MemorySegment takeEvent(final int device)
+    {
+        synchronized (eventPools[device])
+        {
+            final MemorySegment e = eventPools[device].pollFirst();
+            return null != e ? e : driver.eventCreate();
+        }
+    }
+
+    private void returnEvent(final int device, final MemorySegment e)
+    {
+        synchronized (eventPools[device])
+        {
+            eventPools[device].addFirst(e);
+        }
+    }
+
+    /** The copies of a post are done: the notification goes out, then the sink hears. */
+    private void finish(final CudaRequest r)
+    {
+        r.inFlight = false;
+        final byte[] n = r.notification;
+        if (null != n)
+        {
+            try
+            {
+                sendNotification(r.peer, n);
+            }
+            catch (final FerryException ex)
+            {
+                r.sink.onFailure(new FerryException(ex.code(), "the data of a " + r.op + " to '" + r.peer +
+                    "' landed but its notification could not be delivered: " + ex.getMessage(), ex));
+                return;
+            }
+        }
+        r.sink.onComplete();
+    }
+
+    private void fail(final CudaRequest r, final FerryException ex)
+    {
+        r.inFlight = false;
+        if (null != r.notification && TransferOp.WRITE == r.op && !context.agentName().equals(r.peer))
+        {
+            final String path = peerPaths.get(r.peer);
+            if (null != path)
+            {
+                try
+                {
+                    notify.send(r.peer, path, NotifyChannel.FAILURE, ex.getMessage(), r.notification);
+                }
+                catch (final FerryException ignored)
+                {
+                    // the peer is gone too
+                }
+            }
+        }
+        r.sink.onFailure(ex);
+    }
+
+    private void runProgress()
+    {
+        final List<CudaRequest> active = new ArrayList<>();
+        int idle = 0;
+        while (!closed)
+        {
+            CudaRequest s;
+            while (null != (s = submitted.poll()))
+            {
+                active.add(s);
+            }
+            int done = 0;
+            for (int i = active.size() - 1; i >= 0; i--)
+            {
+                final CudaRequest r = active.get(i);
+                try
+                {
+                    if (allDone(r))
+                    {
+                        active.remove(i);
+                        done++;
+                        finish(r);
+                    }
+                }
+                catch (final FerryException ex)
+                {
+                    active.remove(i);
+                    done++;
+                    releaseEvents(r);
+                    fail(r, ex);
+                }
+            }
+            if (0 != done)
+            {
+                idle = 0;
+            }
+            else if (active.isEmpty())
+            {
+                LockSupport.parkNanos(this, 1_000_000L);
+            }
+            else if (++idle > 64)
+            {
+                LockSupport.parkNanos(this, 5_000L);
+            }
+            else
+            {
+                Thread.onSpinWait();
+            }
+        }
+        for (final CudaRequest r : active)
+        {
+            releaseEvents(r);
+            r.inFlight = false;
+            r.sink.onFailure(new FerryException(ErrorCode.CANCELED, "the CUDA backend of " + context.agentName() +
+                " closed during a " + r.op));
+        }
+    }
+
+    /** @return true when every event of the post has fired (and then returns them to their pools). */
+    private boolean allDone(final CudaRequest r)
+    {
+        for (int k = 0; k < r.devices.length; k++)
+        {
+            if (null != r.events[k])
+            {
+                contexts.makeCurrent(r.devices[k]);
+                if (!driver.eventDone(r.events[k]))
+                {
+                    return false;
+                }
+            }
+        }
+        releaseEvents(r);
+        return true;
+    }
+
+    private void releaseEvents(final CudaRequest r)
+    {
+        for (int k = 0; k < r.devices.length; k++)
+        {
+            if (null != r.events[k])
+            {
+                returnEvent(r.devices[k], r.events[k]);
+                r.events[k] = null;
+            }
+        }
+    }
+
+    public boolean abort(final BackendRequest request)
+    {
+        return !((CudaRequest)request).inFlight; // copies on a stream cannot be recalled
+    }
+
+    public void sendNotification(final String peer, final byte[] payload)
+    {
+        if (context.agentName().equals(peer))
+        {
+            context.deliverNotification(peer, payload);
+            return;
+        }
+        final String path = peerPaths.get(peer);
+        if (null == path)
+        {
+            throw new FerryException(ErrorCode.NOT_FOUND, "CUDA cannot reach peer '" + peer + "'");
+        }
+        try
+        {
+            notify.send(peer, path, NotifyChannel.DATA, null, payload);
+        }
+        catch (final FerryException ex)
+        {
+            if (ErrorCode.REMOTE_DISCONNECT == ex.code())
+            {
+                context.peerDisconnected(peer, ex.getMessage());
+            }
+            throw ex;
+        }
+    }
+
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        LockSupport.unpark(progress);
+        try
+        {
+            progress.join(5_000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        notify.close();
+        mappings.closeAll();
+        synchronized (pins)
+        {
+            for (final Long address : pins.keySet())
+            {
+                try
+                {
+                    contexts.makeCurrent(0);
+                    driver.hostUnregister(address);
+                }
+                catch (final RuntimeException ex)
+                {
+                    // unpinning the rest anyway
+                }
+            }
+            pins.clear();
+        }
+        for (int d = 0; d < eventPools.length; d++)
+        {
+            synchronized (eventPools[d])
+            {
+                for (final MemorySegment e : eventPools[d])
+                {
+                    try
+                    {
+                        contexts.makeCurrent(d);
+                        driver.eventDestroy(e);
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        // destroying the rest anyway
+                    }
+                }
+                eventPools[d].clear();
+            }
+        }
+        contexts.close();
+    }
+
+    public String toString()
+    {
+        return "CudaBackend{" + context.agentName() + "}";
+    }
+}

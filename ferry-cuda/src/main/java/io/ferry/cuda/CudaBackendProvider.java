@@ -1,0 +1,62 @@
+package io.ferry.cuda;
+
+import io.ferry.FerryException;
+import io.ferry.MemoryKind;
+import io.ferry.spi.Backend;
+import io.ferry.spi.BackendContext;
+import io.ferry.spi.BackendProvider;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Finds the CUDA backend for {@link java.util.ServiceLoader}.
+ * <p>
+ * Parameters: {@code pin_host} (default true: host regions registered with CUDA are pinned with
+ * {@code cuMemHostRegister}, so copies to and from them run at full speed and asynchronously) and
+ * {@code notify_dir} (where the Unix domain socket for notifications from same-host peers is made; default the
+ * JVM's temporary directory).
+ */
+public final class CudaBackendProvider implements BackendProvider
+{
+    /** The backend's name. */
+    public static final String NAME = "CUDA";
+
+    public String name()
+    {
+        return NAME;
+    }
+
+    public Set<MemoryKind> memoryKinds()
+    {
+        return Set.of(MemoryKind.VRAM, MemoryKind.DRAM);
+    }
+
+    public Map<String, String> defaultParams()
+    {
+        final Map<String, String> p = new LinkedHashMap<>();
+        p.put("pin_host", "true");
+        p.put("notify_dir", System.getProperty("java.io.tmpdir"));
+        return p;
+    }
+
+    public String unavailableReason()
+    {
+        try
+        {
+            final int n = CudaDriver.load().deviceCount();
+            return 0 == n ? "the CUDA driver sees no device" : null;
+        }
+        catch (final FerryException ex)
+        {
+            return ex.getMessage();
+        }
+    }
+
+    public Backend create(final BackendContext context, final Map<String, String> params)
+    {
+        return new CudaBackend(context, CudaDriver.load(), Boolean.parseBoolean(params.get("pin_host")),
+            params.get("notify_dir"));
+    }
+}

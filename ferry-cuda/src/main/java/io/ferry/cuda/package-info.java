@@ -1,0 +1,10 @@
+/**
+ * The CUDA backend: GPU memory (VRAM) through the CUDA driver API, bound with FFM ({@link io.ferry.cuda.CudaDriver};
+ * no JNI, no toolkit). It copies VRAM to VRAM on one device or across devices and VRAM to and from host memory,
+ * asynchronously on a stream per device with an event per post, completions observed by one progress thread; and it
+ * reaches another process's VRAM on the same host through CUDA IPC memory handles published in the region's
+ * metadata, so a peer READs or WRITEs it directly (pull as fast as push). Notifications to such peers travel over a
+ * Unix domain socket ({@link io.ferry.cuda.NotifyChannel}). Where there is no driver or no GPU the backend reports
+ * itself unavailable with the reason, and agents simply do not create it.
+ */
+package io.ferry.cuda;

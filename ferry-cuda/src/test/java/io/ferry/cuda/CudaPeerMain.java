@@ -1,0 +1,81 @@
+package io.ferry.cuda;
+
+import io.ferry.Agent;
+import io.ferry.AgentConfig;
+import io.ferry.Fixtures;
+import io.ferry.MemoryKind;
+import io.ferry.Region;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * An agent in a child JVM that owns VRAM, for the IPC tests and benchmark. Args: name, device, bytes, metadata
+ * file. Commands on stdin, each answered by one line: {@code crc} (CRC32C of the VRAM), {@code fill SEED},
+ * {@code notif} (waits for a notification, prints its payload), {@code exit}.
+ */
+public final class CudaPeerMain
+{
+    private CudaPeerMain()
+    {
+    }
+
+    /**
+     * @param args name, device, bytes, metadata file.
+     * @throws Exception on failure (the parent sees the process end).
+     */
+    public static void main(final String[] args) throws Exception
+    {
+        Gpu.require();
+        final int device = Integer.parseInt(args[1]);
+        final long size = Long.parseLong(args[2]);
+        final long p = Gpu.alloc(device, size);
+        try (Arena arena = Arena.ofConfined();
+            Agent agent = Agent.create(AgentConfig.builder(args[0]).backends("CUDA").build()))
+        {
+            final MemorySegment host = arena.allocate(size, 4096);
+            Fixtures.fill(host, 1);
+            Gpu.upload(device, p, host);
+            agent.register(MemoryKind.VRAM, java.util.List.of(Region.ofAddress(p, size, device)));
+            Files.write(Path.of(args[3]), agent.localMetadata());
+            System.out.println("READY");
+            final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            String line;
+            while (null != (line = in.readLine()))
+            {
+                final String[] w = line.split(" ");
+                switch (w[0])
+                {
+                    case "crc" ->
+                    {
+                        Gpu.download(device, host, p);
+                        System.out.println(Gpu.crc(host));
+                    }
+                    case "fill" ->
+                    {
+                        Fixtures.fill(host, Long.parseLong(w[1]));
+                        Gpu.upload(device, p, host);
+                        System.out.println(Gpu.crc(host));
+                    }
+                    case "notif" -> System.out.println(agent.awaitNotification(Duration.ofSeconds(30))
+                        .payloadAsString());
+                    case "exit" ->
+                    {
+                        return;
+                    }
+                    default -> System.out.println("unknown " + w[0]);
+                }
+            }
+        }
+        finally
+        {
+            Gpu.free(device, p);
+        }
+    }
+}
