@@ -27,8 +27,6 @@ public final class Transfer implements AutoCloseable
     private static final int DONE = 2;
     private static final int FAILED = 3;
     private static final VarHandle STATE;
-    private static final long SPIN_NS = 50_000;
-    private static final long SPIN_MAX_BYTES = 64 * 1024;
 
     static
     {
@@ -215,10 +213,10 @@ public final class Transfer implements AutoCloseable
         }
         try
         {
-            // A small transfer spins briefly before parking: its round trip often ends within the spin, and a park
-            // and unpark cost tens of microseconds on a loaded host. Large transfers park at once, leaving the CPU
-            // to the threads that move their bytes.
-            final long spin = totalBytes <= SPIN_MAX_BYTES ? Math.min(SPIN_NS, timeout.toNanos()) : 0;
+            // Spin briefly before parking where the backend says it pays (a small network round trip, a GPU copy):
+            // a park and unpark cost tens of microseconds on a loaded host. Otherwise park at once, leaving the CPU
+            // to the threads that move the bytes.
+            final long spin = Math.min(backend.awaitSpinNanos(totalBytes), timeout.toNanos());
             final long spinEnd = System.nanoTime() + spin;
             while (!f.isDone() && System.nanoTime() - spinEnd < 0)
             {

@@ -41,16 +41,19 @@ import java.util.concurrent.Future;
     description = "nixlbench's block-size x batch sweep between two agents in this process.")
 final class BenchCommand implements Callable<Integer>
 {
-    @Option(names = "--backend", defaultValue = "LOCAL", description = "LOCAL or TCP (default ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "LOCAL",
+        description = "LOCAL, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA).")
     String backend;
 
     @Option(names = "--op-type", defaultValue = "WRITE", description = "READ or WRITE (default ${DEFAULT-VALUE}).")
     String opType;
 
-    @Option(names = "--initiator-seg-type", defaultValue = "DRAM", description = "memory kind (DRAM).")
+    @Option(names = "--initiator-seg-type", defaultValue = "DRAM",
+        description = "DRAM or VRAM (GPU 0; default ${DEFAULT-VALUE}).")
     String initiatorSegType;
 
-    @Option(names = "--target-seg-type", defaultValue = "DRAM", description = "memory kind (DRAM).")
+    @Option(names = "--target-seg-type", defaultValue = "DRAM",
+        description = "DRAM or VRAM (GPU 0; default ${DEFAULT-VALUE}).")
     String targetSegType;
 
     @Option(names = "--start-block-size", defaultValue = "4096", description = "bytes (default ${DEFAULT-VALUE}).")
@@ -124,6 +127,7 @@ final class BenchCommand implements Callable<Integer>
         final List<Point> points = new ArrayList<>();
         try (FerryMetrics metrics = new FerryMetrics();
             Arena arena = Arena.ofShared();
+            Closer memory = new Closer();
             Agent initiator = Agent.create(config("bench-initiator", metrics));
             Agent target = Agent.create(config("bench-target", metrics)))
         {
@@ -132,14 +136,14 @@ final class BenchCommand implements Callable<Integer>
             {
                 out.println("metrics on http://127.0.0.1:" + metrics.serve(metricsPort) + "/metrics");
             }
-            final MemorySegment[] src = new MemorySegment[threads];
-            final MemorySegment[] dst = new MemorySegment[threads];
+            final BenchMemory[] src = new BenchMemory[threads];
+            final BenchMemory[] dst = new BenchMemory[threads];
             for (int t = 0; t < threads; t++)
             {
-                src[t] = arena.allocate(regionBytes, 4096);
-                dst[t] = arena.allocate(regionBytes, 4096);
-                initiator.register(MemoryKind.DRAM, List.of(Region.of(src[t])));
-                target.register(MemoryKind.DRAM, List.of(Region.of(dst[t])));
+                src[t] = memory.add(BenchMemory.allocate(BenchMemory.kindOf(initiatorSegType), regionBytes, arena));
+                dst[t] = memory.add(BenchMemory.allocate(BenchMemory.kindOf(targetSegType), regionBytes, arena));
+                initiator.register(src[t].kind(), List.of(src[t].region()));
+                target.register(dst[t].kind(), List.of(dst[t].region()));
             }
             final String peer = initiator.loadRemoteMetadata(target.localMetadata());
             out.printf(Locale.ROOT, "%-10s %-6s %-8s %-10s %-9s %-9s %-9s %-9s %-9s %-9s %s%n", "block", "batch",
@@ -163,7 +167,7 @@ final class BenchCommand implements Callable<Integer>
     }
 
     private Point point(final Agent initiator, final Agent target, final String peer, final TransferOp op,
-        final MemorySegment[] src, final MemorySegment[] dst, final long block, final int batch) throws Exception
+        final BenchMemory[] src, final BenchMemory[] dst, final long block, final int batch) throws Exception
     {
         final int iterations = (int)Math.max(10, Math.min(numIter, (4L << 30) / (block * batch)));
         final int warmup = Math.min(warmupIter, Math.max(1, iterations / 10));
@@ -182,11 +186,12 @@ final class BenchCommand implements Callable<Integer>
                 final int id = t;
                 jobs.add(() ->
                 {
-                    final MemorySegment from = TransferOp.WRITE == op ? src[id] : dst[id];
+                    final BenchMemory from = TransferOp.WRITE == op ? src[id] : dst[id];
                     for (long off = 0; off + 8 <= block * batch; off += 8)
                     {
-                        from.set(ValueLayout.JAVA_LONG_UNALIGNED, off, off ^ block ^ ((long)batch << 40));
+                        from.host().set(ValueLayout.JAVA_LONG_UNALIGNED, off, off ^ block ^ ((long)batch << 40));
                     }
+                    from.upload();
                     final DescList l = descs(src[id], block, batch, false);
                     final DescList r = descs(dst[id], block, batch, true);
                     final PreparedList lp = initiator.prepare(l);
@@ -225,8 +230,8 @@ final class BenchCommand implements Callable<Integer>
                     end.accumulateAndGet(System.nanoTime(), Math::max);
                     if (check)
                     {
-                        final MemorySegment a = src[id];
-                        final MemorySegment b = dst[id];
+                        final MemorySegment a = src[id].contents();
+                        final MemorySegment b = dst[id].contents();
                         for (int i = 0; i < batch; i++)
                         {
                             final long so = i * block;
@@ -259,12 +264,12 @@ final class BenchCommand implements Callable<Integer>
             stats(xfer), ok[0]);
     }
 
-    private static DescList descs(final MemorySegment seg, final long block, final int batch, final boolean reversed)
+    private static DescList descs(final BenchMemory seg, final long block, final int batch, final boolean reversed)
     {
-        final DescList.Builder b = DescList.builder(MemoryKind.DRAM, batch);
+        final DescList.Builder b = DescList.builder(seg.kind(), batch);
         for (int i = 0; i < batch; i++)
         {
-            b.add(seg.address() + (reversed ? (long)(batch - 1 - i) : i) * block, block);
+            b.add(seg.address() + (reversed ? (long)(batch - 1 - i) : i) * block, block, 0);
         }
         return b.build();
     }
@@ -287,17 +292,23 @@ final class BenchCommand implements Callable<Integer>
     private void validate()
     {
         final List<String> problems = new ArrayList<>();
-        if (!"LOCAL".equals(backend) && !"TCP".equals(backend))
+        if (!"LOCAL".equals(backend) && !"TCP".equals(backend) && !"CUDA".equals(backend))
         {
-            problems.add("--backend must be LOCAL or TCP, got '" + backend + "'");
+            problems.add("--backend must be LOCAL, TCP or CUDA, got '" + backend + "'");
         }
         if (!"READ".equalsIgnoreCase(opType) && !"WRITE".equalsIgnoreCase(opType))
         {
             problems.add("--op-type must be READ or WRITE, got '" + opType + "'");
         }
-        if (!"DRAM".equalsIgnoreCase(initiatorSegType) || !"DRAM".equalsIgnoreCase(targetSegType))
+        final String segProblem = BenchMemory.problem(initiatorSegType, targetSegType);
+        if (null != segProblem)
         {
-            problems.add("only DRAM segments are supported so far (VRAM comes with ferry-cuda)");
+            problems.add(segProblem);
+        }
+        else if ("LOCAL".equals(backend) && (MemoryKind.VRAM == BenchMemory.kindOf(initiatorSegType) ||
+            MemoryKind.VRAM == BenchMemory.kindOf(targetSegType)))
+        {
+            problems.add("the LOCAL backend moves DRAM only; use --backend CUDA or TCP for VRAM");
         }
         if (startBlock < 1 || maxBlock < startBlock || Long.bitCount(startBlock) != 1)
         {

@@ -52,8 +52,17 @@ final class KvbenchCommand implements Callable<Integer>
         description = "push (prefill WRITEs) or pull (decode READs) (default ${DEFAULT-VALUE}).")
     String mode;
 
-    @Option(names = "--backend", defaultValue = "LOCAL", description = "LOCAL or TCP (default ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "LOCAL",
+        description = "LOCAL, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA).")
     String backend;
+
+    @Option(names = "--prefill-seg-type", defaultValue = "DRAM",
+        description = "where prefill's KV lives: DRAM or VRAM (GPU 0) (default ${DEFAULT-VALUE}).")
+    String prefillSegType;
+
+    @Option(names = "--decode-seg-type", defaultValue = "DRAM",
+        description = "where decode's KV cache lives: DRAM or VRAM (GPU 0) (default ${DEFAULT-VALUE}).")
+    String decodeSegType;
 
     @Option(names = "--iterations", defaultValue = "5", description = "requests moved (default ${DEFAULT-VALUE}).")
     int iterations;
@@ -78,6 +87,21 @@ final class KvbenchCommand implements Callable<Integer>
             if (iterations < 1)
             {
                 throw new IllegalArgumentException("--iterations must be positive");
+            }
+            if (!"LOCAL".equals(backend) && !"TCP".equals(backend) && !"CUDA".equals(backend))
+            {
+                throw new IllegalArgumentException("--backend must be LOCAL, TCP or CUDA, got '" + backend + "'");
+            }
+            final String seg = BenchMemory.problem(prefillSegType, decodeSegType);
+            if (null != seg)
+            {
+                throw new IllegalArgumentException(seg);
+            }
+            if ("LOCAL".equals(backend) && (MemoryKind.VRAM == BenchMemory.kindOf(prefillSegType) ||
+                MemoryKind.VRAM == BenchMemory.kindOf(decodeSegType)))
+            {
+                throw new IllegalArgumentException("the LOCAL backend moves DRAM only; use --backend CUDA or TCP " +
+                    "for VRAM");
             }
         }
         catch (final IllegalArgumentException ex)
@@ -123,17 +147,19 @@ final class KvbenchCommand implements Callable<Integer>
         final long desc = s.descriptorBytes();
         final long regionBytes = blocks * desc;
         try (Arena arena = Arena.ofShared();
+            BenchMemory p = BenchMemory.allocate(BenchMemory.kindOf(prefillSegType), regions * regionBytes, arena);
+            BenchMemory d = BenchMemory.allocate(BenchMemory.kindOf(decodeSegType), regions * regionBytes, arena);
             Agent prefill = Agent.create(CliAgents.config("kv-prefill", backend).build());
             Agent decode = Agent.create(CliAgents.config("kv-decode", backend).build()))
         {
-            final MemorySegment p = arena.allocate(regions * regionBytes, 4096);
-            final MemorySegment d = arena.allocate(regions * regionBytes, 4096);
-            for (long off = 0; off + 8 <= p.byteSize(); off += 8)
+            final MemorySegment ph = p.host();
+            for (long off = 0; off + 8 <= ph.byteSize(); off += 8)
             {
-                p.set(ValueLayout.JAVA_LONG_UNALIGNED, off, off * 0x9E3779B97F4A7C15L);
+                ph.set(ValueLayout.JAVA_LONG_UNALIGNED, off, off * 0x9E3779B97F4A7C15L);
             }
-            prefill.register(MemoryKind.DRAM, regionList(p, regions, regionBytes));
-            decode.register(MemoryKind.DRAM, regionList(d, regions, regionBytes));
+            p.upload();
+            prefill.register(p.kind(), regionList(p, regions, regionBytes));
+            decode.register(d.kind(), regionList(d, regions, regionBytes));
             prefill.loadRemoteMetadata(decode.localMetadata());
             decode.loadRemoteMetadata(prefill.localMetadata());
 
@@ -177,9 +203,10 @@ final class KvbenchCommand implements Callable<Integer>
             }
             Arrays.sort(nanos);
             final long median = nanos[iterations / 2];
-            final boolean ok = verify(p, d, regions, blocks, desc);
-            out.printf(Locale.ROOT, "%s over %s: %d descriptors (%d after merging), median %.2f ms per request " +
-                "(%d runs), %.2f GB/s; every byte %s%n", push ? "push (WRITE)" : "pull (READ)", backend,
+            final boolean ok = verify(p.contents(), d.contents(), regions, blocks, desc);
+            out.printf(Locale.ROOT, "%s %s -> %s over %s: %d descriptors (%d after merging), median %.2f ms per request " +
+                "(%d runs), %.2f GB/s; every byte %s%n", push ? "push (WRITE)" : "pull (READ)", p.kind(), d.kind(),
+                backend,
                 n, t.descriptorCount(), median / 1e6, iterations, s.bytesPerRank() / (median / 1e9) / 1e9,
                 ok ? "verified" : "MISMATCHED");
             out.flush();
@@ -187,24 +214,24 @@ final class KvbenchCommand implements Callable<Integer>
         }
     }
 
-    private static List<Region> regionList(final MemorySegment all, final int regions, final long regionBytes)
+    private static List<Region> regionList(final BenchMemory all, final int regions, final long regionBytes)
     {
         final List<Region> list = new ArrayList<>(regions);
         for (int r = 0; r < regions; r++)
         {
-            list.add(Region.of(all.asSlice(r * regionBytes, regionBytes)));
+            list.add(all.region(r * regionBytes, regionBytes));
         }
         return list;
     }
 
-    private static DescList blockList(final MemorySegment all, final int regions, final int blocks, final long desc)
+    private static DescList blockList(final BenchMemory all, final int regions, final int blocks, final long desc)
     {
-        final DescList.Builder b = DescList.builder(MemoryKind.DRAM, regions * blocks);
+        final DescList.Builder b = DescList.builder(all.kind(), regions * blocks);
         for (int r = 0; r < regions; r++)
         {
             for (int k = 0; k < blocks; k++)
             {
-                b.add(all.address() + ((long)r * blocks + k) * desc, desc);
+                b.add(all.address() + ((long)r * blocks + k) * desc, desc, 0);
             }
         }
         return b.build();

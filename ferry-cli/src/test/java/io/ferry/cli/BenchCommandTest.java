@@ -56,6 +56,7 @@ class BenchCommandTest
             {"bench", "--start-block-size", "3000"},
             {"bench", "--start-block-size", "8192", "--max-block-size", "4096"},
             {"bench", "--initiator-seg-type", "VRAM"},
+            {"bench", "--target-seg-type", "HBM"},
             {"bench", "--scheme", "many-to-one"},
             {"bench", "--num-threads", "0"},
             {"bench", "--num-iter", "lots"}})
@@ -64,5 +65,20 @@ class BenchCommandTest
             assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(r.err()).isNotBlank();
         }
+    }
+
+    @Test
+    void vramIsRefusedWhereItCannotRunSayingWhy()
+    {
+        final CliRun r = CliRun.of("bench", "--initiator-seg-type", "VRAM", "--backend", "TCP");
+        if (null != io.ferry.cuda.VramBuffer.unavailableReason())
+        {
+            assertThat(r.exit()).isEqualTo(2);
+            assertThat(r.err()).contains("VRAM needs a CUDA GPU, and this host has none usable");
+        }
+        final CliRun local = CliRun.of("bench", "--initiator-seg-type", "VRAM");
+        assertThat(local.exit()).isEqualTo(2);
+        assertThat(local.err()).containsAnyOf("VRAM needs a CUDA GPU", "the LOCAL backend moves DRAM only");
+        assertThat(CliRun.of("bench", "--target-seg-type", "HBM").err()).contains("must be DRAM or VRAM, got 'HBM'");
     }
 }

@@ -53,11 +53,12 @@ class KvbenchCommandTest
     {
         final CliRun push = CliRun.of("kvbench", "--model", "llama-3.1-8b", "--tokens", "256", "--iterations", "2");
         assertThat(push.exit()).as(push.err()).isZero();
-        assertThat(push.out()).contains("push (WRITE) over LOCAL").contains("1024 descriptors").contains("verified");
+        assertThat(push.out()).contains("push (WRITE) DRAM -> DRAM over LOCAL").contains("1024 descriptors")
+            .contains("verified");
         final CliRun pull = CliRun.of("kvbench", "--model", "deepseek-v3", "--tokens", "64", "--mode", "pull", "--backend",
             "TCP", "--iterations", "2");
         assertThat(pull.exit()).as(pull.err()).isZero();
-        assertThat(pull.out()).contains("pull (READ) over TCP").contains("verified");
+        assertThat(pull.out()).contains("pull (READ) DRAM -> DRAM over TCP").contains("verified");
     }
 
     @Test
@@ -68,7 +69,10 @@ class KvbenchCommandTest
             {"kvbench", "--tokens", "0"},
             {"kvbench", "--tp", "3", "--model", "llama-3.1-8b"},
             {"kvbench", "--dtype", "int3"},
-            {"kvbench", "--mode", "sideways"}})
+            {"kvbench", "--mode", "sideways"},
+            {"kvbench", "--backend", "RDMA"},
+            {"kvbench", "--decode-seg-type", "VRAM"},
+            {"kvbench", "--prefill-seg-type", "SSD"}})
         {
             final CliRun r = CliRun.of(args);
             assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(2);

@@ -149,6 +149,20 @@ public interface Backend extends AutoCloseable
     }
 
     /**
+     * How long a thread waiting for one of this backend's transfers should spin before it parks: parking and
+     * waking cost tens of microseconds, which matters when the transfer itself takes about as long. The default
+     * spins up to 50 µs for transfers of at most 64 KiB (a network round trip) and not at all for larger ones,
+     * whose bytes the CPU moves; a backend whose copies run elsewhere (a GPU's copy engines) may spin longer.
+     *
+     * @param bytes the transfer's size.
+     * @return nanoseconds to spin.
+     */
+    default long awaitSpinNanos(long bytes)
+    {
+        return bytes <= 64 * 1024 ? 50_000 : 0;
+    }
+
+    /**
      * Stops the backend's threads and releases its resources. Requests in progress fail with CANCELED.
      */
     void close();

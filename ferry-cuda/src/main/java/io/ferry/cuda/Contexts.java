@@ -1,6 +1,7 @@
 package io.ferry.cuda;
 
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The primary context and one copy stream of each device, retained on first use and released on close; any thread
@@ -9,29 +10,36 @@ import java.lang.foreign.MemorySegment;
 final class Contexts
 {
     private final CudaDriver driver;
-    private final MemorySegment[] contexts;
-    private final MemorySegment[] streams;
+    private final AtomicReferenceArray<MemorySegment> contexts;
+    private final AtomicReferenceArray<MemorySegment> streams;
 
     Contexts(final CudaDriver driver)
     {
         this.driver = driver;
         final int n = driver.deviceCount();
-        contexts = new MemorySegment[n];
-        streams = new MemorySegment[n];
+        contexts = new AtomicReferenceArray<>(n);
+        streams = new AtomicReferenceArray<>(n);
     }
 
     int deviceCount()
     {
-        return contexts.length;
+        return contexts.length();
     }
 
-    synchronized MemorySegment context(final int device)
+    /** Lock-free once made: the progress thread and posters call this on every copy and event query. */
+    MemorySegment context(final int device)
     {
-        MemorySegment c = contexts[device];
+        final MemorySegment c = contexts.get(device);
+        return null != c ? c : makeContext(device);
+    }
+
+    private synchronized MemorySegment makeContext(final int device)
+    {
+        MemorySegment c = contexts.get(device);
         if (null == c)
         {
             c = driver.primaryContextRetain(device);
-            contexts[device] = c;
+            contexts.set(device, c);
         }
         return c;
     }
@@ -41,32 +49,40 @@ final class Contexts
         driver.setCurrent(context(device));
     }
 
-    /** The device's copy stream; its context must be current. */
-    synchronized MemorySegment stream(final int device)
+    /** The device's copy stream; lock-free once made. */
+    MemorySegment stream(final int device)
     {
-        MemorySegment s = streams[device];
+        final MemorySegment s = streams.get(device);
+        return null != s ? s : makeStream(device);
+    }
+
+    private synchronized MemorySegment makeStream(final int device)
+    {
+        MemorySegment s = streams.get(device);
         if (null == s)
         {
             makeCurrent(device);
             s = driver.streamCreate();
-            streams[device] = s;
+            streams.set(device, s);
         }
         return s;
     }
 
     synchronized void close()
     {
-        for (int d = 0; d < contexts.length; d++)
+        for (int d = 0; d < contexts.length(); d++)
         {
-            if (null != contexts[d])
+            final MemorySegment c = contexts.getAndSet(d, null);
+            if (null != c)
             {
                 try
                 {
-                    driver.setCurrent(contexts[d]);
-                    if (null != streams[d])
+                    driver.setCurrent(c);
+                    final MemorySegment s = streams.getAndSet(d, null);
+                    if (null != s)
                     {
-                        driver.streamSynchronize(streams[d]);
-                        driver.streamDestroy(streams[d]);
+                        driver.streamSynchronize(s);
+                        driver.streamDestroy(s);
                     }
                     driver.primaryContextRelease(d);
                 }
@@ -74,8 +90,6 @@ final class Contexts
                 {
                     // releasing the rest anyway
                 }
-                contexts[d] = null;
-                streams[d] = null;
             }
         }
     }

@@ -39,6 +39,7 @@ final class CudaBackend implements Backend
     private static final String INFO_PREFIX = "ferry-cuda/1 ";
     private static final int PUBLIC_DATA = CudaDriver.IPC_HANDLE_BYTES + 8 + 4;
     private static final int HOST_ALREADY_REGISTERED = 712;
+    private static final long IDLE_SPIN_NS = 2_000_000L;
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
 
     private final BackendContext context;
@@ -49,6 +50,7 @@ final class CudaBackend implements Backend
     private final NotifyChannel notify;
     private final String bootId;
     private final Map<String, String> peerPaths = new ConcurrentHashMap<>();
+    private final Set<String> samePeers = ConcurrentHashMap.newKeySet();
     private final Map<String, List<CudaPeerRegion>> peerRegions = new ConcurrentHashMap<>();
     private final Map<Long, Integer> pins = new HashMap<>();
     private final Set<Long> peerAccess = ConcurrentHashMap.newKeySet();
@@ -56,6 +58,8 @@ final class CudaBackend implements Backend
     private final ConcurrentLinkedQueue<CudaRequest> submitted = new ConcurrentLinkedQueue<>();
     private final Thread progress;
     private volatile boolean closed;
+    /** The device whose context is current on the progress thread (only that thread reads or writes it). */
+    private int progressDevice = -1;
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     CudaBackend(final BackendContext context, final CudaDriver driver, final boolean pinHost, final String notifyDir)
@@ -240,15 +244,16 @@ final class CudaBackend implements Backend
 
     public byte[] connectionInfo()
     {
-        return (INFO_PREFIX + bootId + " " + notify.path()).getBytes(StandardCharsets.UTF_8);
+        return (INFO_PREFIX + bootId + " " + ProcessHandle.current().pid() + " " + notify.path())
+            .getBytes(StandardCharsets.UTF_8);
     }
 
     public boolean loadRemoteConnectionInfo(final String peer, final byte[] info)
     {
         final String text = new String(info, StandardCharsets.UTF_8);
-        final String[] parts = text.startsWith(INFO_PREFIX) ? text.substring(INFO_PREFIX.length()).split(" ", 2) :
+        final String[] parts = text.startsWith(INFO_PREFIX) ? text.substring(INFO_PREFIX.length()).split(" ", 3) :
             new String[0];
-        if (2 != parts.length)
+        if (3 != parts.length || !parts[1].matches("\\d+"))
         {
             throw new FerryException(ErrorCode.MISMATCH, "CUDA connection info of peer '" + peer + "' is malformed");
         }
@@ -256,7 +261,15 @@ final class CudaBackend implements Backend
         {
             return false; // another host: CUDA IPC cannot reach it
         }
-        peerPaths.put(peer, parts[1]);
+        if (Long.parseLong(parts[1]) == ProcessHandle.current().pid())
+        {
+            samePeers.add(peer); // this process: its device pointers are valid here as they are
+        }
+        else
+        {
+            samePeers.remove(peer);
+        }
+        peerPaths.put(peer, parts[2]);
         return true;
     }
 
@@ -278,15 +291,21 @@ final class CudaBackend implements Backend
         final long offset = b.getLong();
         final int peerDevice = b.getInt();
         final int device = peerDevice >= 0 && peerDevice < contexts.deviceCount() ? peerDevice : 0;
-        final IpcMappings.Mapping m = mappings.open(handle, device);
-        final long[] range = driver.addressRange(m.base);
+        if (samePeers.contains(region.peer()))
+        {
+            // an agent in this process: no IPC (the driver refuses to open a handle in the process that made it)
+            return new CudaPeerRegion(region.peer(), region.address(), region.length(), device);
+        }
+        final CudaPeerRegion r = new CudaPeerRegion(region.peer(), handle, offset, region.length(), device, mappings,
+            contexts.deviceCount());
+        final long at = r.address(device) - offset;
+        final long[] range = driver.addressRange(at);
         if (null == range || offset < 0 || offset + region.length() > range[1])
         {
-            mappings.release(m);
+            r.release();
             throw new FerryException(ErrorCode.MISMATCH, "peer '" + region.peer() + "''s VRAM region of " +
                 region.length() + " B at offset " + offset + " does not fit the allocation it published");
         }
-        final CudaPeerRegion r = new CudaPeerRegion(region.peer(), m.base + offset, region.length(), peerDevice, m);
         peerRegions.computeIfAbsent(region.peer(), p -> java.util.Collections.synchronizedList(new ArrayList<>()))
             .add(r);
         return r;
@@ -316,7 +335,7 @@ final class CudaBackend implements Backend
         {
             synchronized (regions)
             {
-                regions.forEach(r -> mappings.release(r.mapping));
+                regions.forEach(CudaPeerRegion::release);
             }
         }
     }
@@ -340,8 +359,10 @@ final class CudaBackend implements Backend
             final int rdev;
             if (remote.handle(i) instanceof CudaPeerRegion p)
             {
-                ra = p.address + remote.offset(i);
-                rdev = p.mapping.device;
+                // copies run on the local device's stream (the peer's device when ours is host memory), with the
+                // peer's allocation mapped in that device's context
+                rdev = p.isDirect() || l.device < 0 ? p.device : l.device;
+                ra = p.address(rdev) + remote.offset(i);
             }
             else
             {
@@ -375,7 +396,11 @@ final class CudaBackend implements Backend
         }
     }
 
-    @SuppressWarnings("restricted")
+    /**
+     * Hands the request to the progress thread, which launches its copies: only ferry's code runs there, so the
+     * device contexts it makes current stay current (switching contexts on the caller's thread costs more than the
+     * launch), and the caller returns at once.
+     */
     public void post(final BackendRequest request, final byte[] notification)
     {
         if (closed)
@@ -384,7 +409,15 @@ final class CudaBackend implements Backend
         }
         final CudaRequest r = (CudaRequest)request;
         r.notification = notification;
-        int current = -1;
+        r.inFlight = true;
+        submitted.add(r);
+        LockSupport.unpark(progress);
+    }
+
+    /** On the progress thread: queues the request's copies and records its events; host copies run here. */
+    @SuppressWarnings("restricted")
+    private void launch(final CudaRequest r)
+    {
         for (int i = 0; i < r.len.length; i++)
         {
             final int d = r.device[i];
@@ -394,29 +427,26 @@ final class CudaBackend implements Backend
                     MemorySegment.ofAddress(r.dst[i]).reinterpret(r.len[i]), 0, r.len[i]);
                 continue;
             }
-            if (d != current)
-            {
-                contexts.makeCurrent(d);
-                current = d;
-            }
+            progressCurrent(d);
             driver.memcpyAsync(r.dst[i], r.src[i], r.len[i], contexts.stream(d));
-        }
-        if (0 == r.devices.length)
-        {
-            finish(r);
-            return;
         }
         for (int k = 0; k < r.devices.length; k++)
         {
             final int d = r.devices[k];
-            contexts.makeCurrent(d);
+            progressCurrent(d);
             final MemorySegment e = takeEvent(d);
             driver.eventRecord(e, contexts.stream(d));
             r.events[k] = e;
         }
-        r.inFlight = true;
-        submitted.add(r);
-        LockSupport.unpark(progress);
+    }
+
+    private void progressCurrent(final int device)
+    {
+        if (progressDevice != device)
+        {
+            contexts.makeCurrent(device);
+            progressDevice = device;
+        }
     }
 
     private MemorySegment takeEvent(final int device)
@@ -482,14 +512,25 @@ final class CudaBackend implements Backend
     {
         final List<CudaRequest> active = new ArrayList<>();
         int idle = 0;
+        long lastWork = 0;
         while (!closed)
         {
             CudaRequest s;
+            int done = 0;
             while (null != (s = submitted.poll()))
             {
-                active.add(s);
+                try
+                {
+                    launch(s);
+                    active.add(s);
+                }
+                catch (final FerryException ex)
+                {
+                    done++;
+                    releaseEvents(s);
+                    fail(s, ex);
+                }
             }
-            int done = 0;
             for (int i = active.size() - 1; i >= 0; i--)
             {
                 final CudaRequest r = active.get(i);
@@ -510,21 +551,33 @@ final class CudaBackend implements Backend
                     fail(r, ex);
                 }
             }
-            if (0 != done)
+            if (0 != done || !active.isEmpty())
             {
-                idle = 0;
+                // copies in flight: poll their events closely (completion latency is what small copies cost),
+                // letting other threads in now and then
+                if (++idle % 256 == 0)
+                {
+                    Thread.yield();
+                }
+                else
+                {
+                    Thread.onSpinWait();
+                }
             }
-            else if (active.isEmpty())
+            else if (System.nanoTime() - lastWork < IDLE_SPIN_NS)
             {
-                LockSupport.parkNanos(this, 1_000_000L);
-            }
-            else if (++idle > 64)
-            {
-                LockSupport.parkNanos(this, 5_000L);
+                // just finished work: the next post often follows at once, and waking a parked thread costs
+                // tens of microseconds, as much as a 64 MiB copy on the device
+                Thread.onSpinWait();
             }
             else
             {
-                Thread.onSpinWait();
+                idle = 0;
+                LockSupport.parkNanos(this, 1_000_000L);
+            }
+            if (0 != done)
+            {
+                lastWork = System.nanoTime();
             }
         }
         for (final CudaRequest r : active)
@@ -543,7 +596,7 @@ final class CudaBackend implements Backend
         {
             if (null != r.events[k])
             {
-                contexts.makeCurrent(r.devices[k]);
+                progressCurrent(r.devices[k]);
                 if (!driver.eventDone(r.events[k]))
                 {
                     return false;
@@ -566,9 +619,21 @@ final class CudaBackend implements Backend
         }
     }
 
+    /** GPU copies run on the copy engines, not this CPU: a waiter spins up to 2 ms rather than pay a wake-up. */
+    public long awaitSpinNanos(final long bytes)
+    {
+        return 2_000_000L;
+    }
+
     public boolean abort(final BackendRequest request)
     {
-        return !((CudaRequest)request).inFlight; // copies on a stream cannot be recalled
+        final CudaRequest r = (CudaRequest)request;
+        if (submitted.remove(r))
+        {
+            r.inFlight = false; // not launched yet
+            return true;
+        }
+        return !r.inFlight; // copies on a stream cannot be recalled
     }
 
     public void sendNotification(final String peer, final byte[] payload)

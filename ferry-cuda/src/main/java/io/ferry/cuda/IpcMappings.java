@@ -5,14 +5,15 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Peers' allocations opened with {@code cuIpcOpenMemHandle}, one mapping per allocation however many regions of
- * it are loaded (the driver refuses to open the same handle twice in a context), closed when the last user goes.
+ * Peers' allocations opened with {@code cuIpcOpenMemHandle}, one mapping per allocation and local device however
+ * many regions of it are loaded (the driver refuses to open the same handle twice in a context), closed when the
+ * last user goes.
  */
 final class IpcMappings
 {
     private final CudaDriver driver;
     private final Contexts contexts;
-    private final Map<String, Mapping> byHandle = new HashMap<>();
+    private final Map<String, Mapping> byHandle = new HashMap<>();  // key: device + handle
 
     /** One opened allocation. */
     static final class Mapping
@@ -38,7 +39,7 @@ final class IpcMappings
 
     synchronized Mapping open(final byte[] handle, final int device)
     {
-        final String key = HexFormat.of().formatHex(handle);
+        final String key = device + ":" + HexFormat.of().formatHex(handle);
         Mapping m = byHandle.get(key);
         if (null == m)
         {

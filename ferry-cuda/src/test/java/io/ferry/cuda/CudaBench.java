@@ -38,6 +38,8 @@ public final class CudaBench
     private static double time(final Transfer t, final long bytes)
     {
         final double[] gbps = new double[ITERATIONS];
+        final double[] post = new double[ITERATIONS];
+        final double[] xfer = new double[ITERATIONS];
         for (int i = 0; i < WARMUP + ITERATIONS; i++)
         {
             final long start = System.nanoTime();
@@ -47,8 +49,12 @@ public final class CudaBench
             if (i >= WARMUP)
             {
                 gbps[i - WARMUP] = bytes / (double)ns;
+                post[i - WARMUP] = t.telemetry().postDuration().toNanos() / 1e3;
+                xfer[i - WARMUP] = t.telemetry().transferDuration().toNanos() / 1e3;
             }
         }
+        System.out.printf("diag %s: post %.1f us, post-to-complete %.1f us, wall %.1f us (medians)%n", t,
+            median(post), median(xfer), bytes / median(gbps) / 1e3);
         return median(gbps);
     }
 
@@ -69,6 +75,26 @@ public final class CudaBench
                 gbps[i - WARMUP] = bytes / (double)ns;
             }
         }
+        final double[] launch = new double[ITERATIONS];
+        final double[] withEvent = new double[ITERATIONS];
+        final java.lang.foreign.MemorySegment event = d.eventCreate();
+        for (int i = 0; i < WARMUP + ITERATIONS; i++)
+        {
+            final long start = System.nanoTime();
+            d.memcpyAsync(dst, src, bytes, stream);
+            final long launched = System.nanoTime();
+            d.eventRecord(event, stream);
+            d.eventSynchronize(event);
+            final long ns = System.nanoTime() - start;
+            if (i >= WARMUP)
+            {
+                launch[i - WARMUP] = (launched - start) / 1e3;
+                withEvent[i - WARMUP] = bytes / (double)ns;
+            }
+        }
+        d.eventDestroy(event);
+        System.out.printf("diag raw %d MiB: launch %.1f us, with event + sync %.1f GB/s%n", bytes >> 20,
+            median(launch), median(withEvent));
         c.close();
         return median(gbps);
     }
@@ -136,6 +162,42 @@ public final class CudaBench
                     agent.deregister(MemoryKind.VRAM, vram(mine, bytes, 0));
                 }
                 Gpu.free(0, mine);
+            }
+        }
+        tcp(64L << 20, java.util.Map.of(), "");
+        tcp(64L << 20, java.util.Map.of("chunk_size", Integer.toString(4 << 20)), "_chunk4m");
+    }
+
+    /** DRAM->DRAM and VRAM->VRAM over the TCP backend between two processes on loopback, READ and WRITE. */
+    @SuppressWarnings("restricted")
+    private static void tcp(final long bytes, final java.util.Map<String, String> params, final String suffix)
+        throws Exception
+    {
+        for (final String kind : new String[] {"DRAM", "VRAM"})
+        {
+            final boolean vram = "VRAM".equals(kind);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+                CudaPeer peer = new CudaPeer("tcp-bench-peer-" + kind, 0, bytes, "TCP", kind);
+                Agent agent = Agent.create(AgentConfig.builder("tcp-bench-" + kind).backend("TCP", params).build()))
+            {
+                final long local = vram ? Gpu.alloc(0, bytes) : arena.allocate(bytes, 4096).address();
+                final MemoryKind mk = vram ? MemoryKind.VRAM : MemoryKind.DRAM;
+                agent.register(mk, List.of(vram ? Region.ofAddress(local, bytes, 0) :
+                    Region.of(java.lang.foreign.MemorySegment.ofAddress(local).reinterpret(bytes))));
+                final String name = agent.loadRemoteMetadata(peer.metadata);
+                final long theirs = io.ferry.metadata.MetadataCodec.decode(peer.metadata).regions().getFirst()
+                    .address();
+                final DescList l = DescList.of(mk, new MemoryDesc(local, bytes, 0));
+                final DescList r = DescList.of(mk, new MemoryDesc(theirs, bytes, 0));
+                final Transfer write = agent.createTransfer(TransferOp.WRITE, l, r, name, TransferOptions.NONE);
+                final Transfer read = agent.createTransfer(TransferOp.READ, l, r, name, TransferOptions.NONE);
+                System.out.printf("tcp_write_%s_%dMiB%s %.2f%n", kind, bytes >> 20, suffix, time(write, bytes));
+                System.out.printf("tcp_read_%s_%dMiB%s %.2f%n", kind, bytes >> 20, suffix, time(read, bytes));
+                agent.invalidateRemote(name);
+                if (vram)
+                {
+                    Gpu.free(0, local);
+                }
             }
         }
     }

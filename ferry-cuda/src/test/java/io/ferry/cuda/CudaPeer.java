@@ -20,10 +20,17 @@ final class CudaPeer implements AutoCloseable
 
     CudaPeer(final String name, final int device, final long bytes) throws Exception
     {
+        this(name, device, bytes, "CUDA", "VRAM");
+    }
+
+    CudaPeer(final String name, final int device, final long bytes, final String backend, final String kind)
+        throws Exception
+    {
         final Path md = Files.createTempFile("ferry-cuda-peer", ".md");
         process = new ProcessBuilder(List.of(ProcessHandle.current().info().command().orElse("java"),
             "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-            CudaPeerMain.class.getName(), name, Integer.toString(device), Long.toString(bytes), md.toString()))
+            CudaPeerMain.class.getName(), name, Integer.toString(device), Long.toString(bytes), md.toString(), backend,
+            kind))
             .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);

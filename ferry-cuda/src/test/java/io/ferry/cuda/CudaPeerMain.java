@@ -16,8 +16,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * An agent in a child JVM that owns VRAM, for the IPC tests and benchmark. Args: name, device, bytes, metadata
- * file. Commands on stdin, each answered by one line: {@code crc} (CRC32C of the VRAM), {@code fill SEED},
+ * An agent in a child JVM that owns VRAM (or host memory), for the IPC and TCP tests and benchmark. Args: name,
+ * device, bytes, metadata file, and optionally the backend (default CUDA) and the memory kind (default VRAM).
+ * Commands on stdin, each answered by one line: {@code crc} (CRC32C of the VRAM), {@code fill SEED},
  * {@code notif} (waits for a notification, prints its payload), {@code exit}.
  */
 public final class CudaPeerMain
@@ -35,14 +36,17 @@ public final class CudaPeerMain
         Gpu.require();
         final int device = Integer.parseInt(args[1]);
         final long size = Long.parseLong(args[2]);
+        final String backend = args.length > 4 ? args[4] : "CUDA";
+        final boolean vram = args.length <= 5 || "VRAM".equals(args[5]);
         final long p = Gpu.alloc(device, size);
-        try (Arena arena = Arena.ofConfined();
-            Agent agent = Agent.create(AgentConfig.builder(args[0]).backends("CUDA").build()))
+        try (Arena arena = Arena.ofShared();
+            Agent agent = Agent.create(AgentConfig.builder(args[0]).backends(backend).build()))
         {
             final MemorySegment host = arena.allocate(size, 4096);
             Fixtures.fill(host, 1);
             Gpu.upload(device, p, host);
-            agent.register(MemoryKind.VRAM, java.util.List.of(Region.ofAddress(p, size, device)));
+            agent.register(vram ? MemoryKind.VRAM : MemoryKind.DRAM, java.util.List.of(vram ?
+                Region.ofAddress(p, size, device) : Region.of(host)));
             Files.write(Path.of(args[3]), agent.localMetadata());
             System.out.println("READY");
             final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -54,7 +58,10 @@ public final class CudaPeerMain
                 {
                     case "crc" ->
                     {
-                        Gpu.download(device, host, p);
+                        if (vram)
+                        {
+                            Gpu.download(device, host, p);
+                        }
                         System.out.println(Gpu.crc(host));
                     }
                     case "fill" ->

@@ -28,7 +28,7 @@ final class InboundConnection implements Runnable
     private final ByteBuffer spans = ByteBuffer.allocateDirect(Frames.MAX_SPANS * Frames.SPAN_LENGTH);
     private final ByteBuffer reply = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED + 1024);
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
-    private final ViewCache views = new ViewCache(2 * Frames.MAX_SPANS);
+    private final ViewCache views;
     private final Map<Long, Boolean> seenNotifications = new LinkedHashMap<>(64, 0.75f, false)
     {
         protected boolean removeEldestEntry(final Map.Entry<Long, Boolean> eldest)
@@ -41,6 +41,7 @@ final class InboundConnection implements Runnable
     InboundConnection(final TcpBackend backend, final SocketChannel channel, final String remote)
     {
         this.backend = backend;
+        this.views = new ViewCache(2 * Frames.MAX_SPANS, backend.deviceMemory);
         this.channel = channel;
         this.remote = remote;
     }
@@ -81,6 +82,7 @@ final class InboundConnection implements Runnable
         {
             backend.watchdog.clear(channel);
             Channels.closeQuietly(channel);
+            views.close();
             backend.inboundClosed(this, authenticated, endReason);
         }
     }
@@ -227,6 +229,7 @@ final class InboundConnection implements Runnable
             sendReply(write ? Frames.ACK : Frames.READ_DATA, id, status, reason);
             return true;
         }
+        views.begin(total);
         final int iov = fillViews(count, table);
         if (write)
         {
@@ -238,8 +241,16 @@ final class InboundConnection implements Runnable
                 sendReply(Frames.ACK, id, Frames.CRC_MISMATCH, "payload failed its CRC32C");
                 return true;
             }
+            if (views.staged())
+            {
+                views.stageToDevice(); // VRAM spans: from pinned host memory into place before the ACK
+            }
             sendReply(Frames.ACK, id, Frames.OK, "");
             return true;
+        }
+        if (views.staged())
+        {
+            views.stageToHost();
         }
         final boolean useCrc = 0 != (flags & Frames.FLAG_CRC) || backend.config.crc32c();
         reply.clear();

@@ -50,8 +50,8 @@ final class Path
         this.description = description;
         this.txHeader = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.NOTIFY_FIXED +
             maxSpans * Frames.SPAN_LENGTH);
-        this.txViews = new ViewCache(2 * maxSpans);
-        this.rxViews = new ViewCache(2 * maxSpans);
+        this.txViews = new ViewCache(2 * maxSpans, link.backend.deviceMemory);
+        this.rxViews = new ViewCache(2 * maxSpans, link.backend.deviceMemory);
     }
 
     void start(final String threadPrefix)
@@ -119,6 +119,18 @@ final class Path
         {
             link.pathFailed(this, ex);
         }
+        finally
+        {
+            writeLock.lock();
+            try
+            {
+                txViews.close();
+            }
+            finally
+            {
+                writeLock.unlock();
+            }
+        }
     }
 
     /** Writes one chunk or notification; the caller holds {@link #writeLock}. */
@@ -146,6 +158,7 @@ final class Path
         h.putShort((short)spans).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(0);
         final int end = c.firstPiece + spans;
         int iov = 0;
+        txViews.begin(write ? c.bytes : 0);
         for (int p = c.firstPiece; p < end; p++)
         {
             h.putLong(r.remoteKey[p]).putLong(r.remoteOffset[p]).putInt(r.pieceLength[p]);
@@ -153,6 +166,10 @@ final class Path
             {
                 iov = addViews(txViews, iov, r.localRegion[p], r.localOffset[p], r.pieceLength[p]);
             }
+        }
+        if (txViews.staged())
+        {
+            txViews.stageToHost(); // device pieces: copied to pinned host memory, then sent from there
         }
         if (useCrc)
         {
@@ -226,6 +243,7 @@ final class Path
                 final TcpRequest r = c.request;
                 int iov = 0;
                 final int end = c.firstPiece + c.pieceCount;
+                rxViews.begin(payload);
                 for (int p = c.firstPiece; p < end; p++)
                 {
                     iov = addViews(rxViews, iov, r.localRegion[p], r.localOffset[p], r.pieceLength[p]);
@@ -236,12 +254,20 @@ final class Path
                 {
                     outcome = Frames.CRC_MISMATCH;
                 }
+                else if (rxViews.staged())
+                {
+                    rxViews.stageToDevice(); // device pieces landed in pinned host memory: now into place
+                }
                 link.onReply(this, id, outcome, Frames.CRC_MISMATCH == outcome ? "READ data failed its CRC32C" : "");
             }
         }
         catch (final IOException | RuntimeException ex)
         {
             link.pathFailed(this, ex);
+        }
+        finally
+        {
+            rxViews.close();
         }
     }
 

@@ -42,6 +42,8 @@ final class TcpBackend implements Backend
     final BackendContext context;
     final TcpConfig config;
     final Watchdog watchdog;
+    /** Host access to VRAM (ferry-cuda on the class path and a GPU here), or null: then DRAM only. */
+    final io.ferry.spi.DeviceMemory deviceMemory = io.ferry.spi.DeviceMemory.find(MemoryKind.VRAM);
     private final ServerSocketChannel server;
     private final byte[] connectionInfo;
     private final Thread acceptor;
@@ -235,7 +237,7 @@ final class TcpBackend implements Backend
 
     public Set<MemoryKind> memoryKinds()
     {
-        return Set.of(MemoryKind.DRAM);
+        return null == deviceMemory ? Set.of(MemoryKind.DRAM) : Set.of(MemoryKind.DRAM, MemoryKind.VRAM);
     }
 
     public boolean supportsRemote()
@@ -255,8 +257,16 @@ final class TcpBackend implements Backend
 
     public MemoryHandle register(final RegionSpec spec)
     {
-        final MemorySegment segment = spec.dramSegment(name());
-        final TcpRegion region = new TcpRegion(spec.accessKey(), spec.address(), spec.length(), segment);
+        final TcpRegion region;
+        if (MemoryKind.VRAM == spec.kind() && null != deviceMemory)
+        {
+            deviceMemory.checkRegion(spec.address(), spec.length(), spec.deviceId());
+            region = new TcpRegion(spec.accessKey(), spec.address(), spec.length(), spec.deviceId());
+        }
+        else
+        {
+            region = new TcpRegion(spec.accessKey(), spec.address(), spec.length(), spec.dramSegment(name()));
+        }
         synchronized (regionLock)
         {
             if (null != regions.get(spec.accessKey()))
@@ -305,7 +315,8 @@ final class TcpBackend implements Backend
 
     public MemoryHandle loadRemoteRegion(final RemoteRegionSpec region)
     {
-        return new TcpRemoteRegion(region.peer(), region.accessKey(), region.address(), region.length());
+        return new TcpRemoteRegion(region.peer(), region.accessKey(), region.address(), region.length(),
+            MemoryKind.VRAM == region.kind());
     }
 
     public MemoryHandle loadLocalRegion(final MemoryHandle handle)
@@ -335,7 +346,13 @@ final class TcpBackend implements Backend
         final TransferSink sink)
     {
         requireLink(peer);
-        return new TcpRequest(op, local, remote, peer, sink, config.chunkSize(), config.maxSpansPerChunk());
+        boolean vram = false;
+        for (int i = 0; i < local.count() && !vram; i++)
+        {
+            vram = ((TcpRegion)local.handle(i)).device >= 0 || ((TcpRemoteRegion)remote.handle(i)).vram();
+        }
+        return new TcpRequest(op, local, remote, peer, sink, vram ? config.vramChunkSize() : config.chunkSize(),
+            config.maxSpansPerChunk());
     }
 
     public void post(final BackendRequest request, final byte[] notification)

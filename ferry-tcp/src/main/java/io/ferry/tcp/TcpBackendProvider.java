@@ -29,7 +29,8 @@ public final class TcpBackendProvider implements BackendProvider
      */
     public Set<MemoryKind> memoryKinds()
     {
-        return Set.of(MemoryKind.DRAM);
+        return null == io.ferry.spi.DeviceMemory.find(MemoryKind.VRAM) ? Set.of(MemoryKind.DRAM) :
+            Set.of(MemoryKind.DRAM, MemoryKind.VRAM);
     }
 
     /**

@@ -25,6 +25,9 @@ import java.util.Map;
  *     <tr><td>local_addresses</td><td>(empty)</td><td>comma list; path i binds local_addresses[i % n] (multi-NIC)
  *     </td></tr>
  *     <tr><td>chunk_size</td><td>1048576</td><td>most bytes per chunk</td></tr>
+ *     <tr><td>vram_chunk_size</td><td>4194304</td><td>most bytes per chunk of a request that touches VRAM on
+ *     either side (staged through pinned host memory: larger chunks amortise each device copy; measured on an
+ *     H200 host, 4 MiB brings VRAM over TCP to 0.91-0.97 of DRAM where 1 MiB gave 0.66-0.89)</td></tr>
  *     <tr><td>max_spans_per_chunk</td><td>256</td><td>most descriptor pieces per chunk</td></tr>
  *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
  *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (a WRITE chunk goes to the path with
@@ -55,6 +58,7 @@ record TcpConfig(
     int paths,
     List<InetAddress> localAddresses,
     int chunkSize,
+    int vramChunkSize,
     int maxSpansPerChunk,
     String congestionControl,
     String pathSelection,
@@ -72,6 +76,8 @@ record TcpConfig(
     byte[] authSecret,
     int maxFrameBytes)
 {
+    private static final String DEFAULT_VRAM_CHUNK = "4194304";
+
     static Map<String, String> defaults()
     {
         final Map<String, String> d = new LinkedHashMap<>();
@@ -81,6 +87,7 @@ record TcpConfig(
         d.put("paths", "4");
         d.put("local_addresses", "");
         d.put("chunk_size", "1048576");
+        d.put("vram_chunk_size", DEFAULT_VRAM_CHUNK);
         d.put("max_spans_per_chunk", "256");
         d.put("congestion_control", "swift");
         d.put("path_selection", "least_loaded");
@@ -114,10 +121,21 @@ record TcpConfig(
         }
         final int maxFrame = intParam(p, "max_frame_bytes", 65536, Integer.MAX_VALUE);
         final int maxSpans = intParam(p, "max_spans_per_chunk", 1, Frames.MAX_SPANS);
-        if ((long)chunk + Frames.CHUNK_FIXED + (long)maxSpans * Frames.SPAN_LENGTH > maxFrame)
+        final long room = maxFrame - Frames.CHUNK_FIXED - (long)maxSpans * Frames.SPAN_LENGTH;
+        if (chunk > room)
         {
             throw invalid("chunk_size " + chunk + " with " + maxSpans + " spans does not fit max_frame_bytes " +
                 maxFrame);
+        }
+        int vramChunk = intParam(p, "vram_chunk_size", 4096, 1 << 28);
+        if (vramChunk > room)
+        {
+            if (!DEFAULT_VRAM_CHUNK.equals(p.get("vram_chunk_size")))
+            {
+                throw invalid("vram_chunk_size " + vramChunk + " with " + maxSpans + " spans does not fit " +
+                    "max_frame_bytes " + maxFrame);
+            }
+            vramChunk = (int)Math.max(chunk, Math.min(room, vramChunk)); // the default shrinks to what fits
         }
         final String cc = choice(p, "congestion_control", "swift", "fixed");
         final String selection = choice(p, "path_selection", "least_loaded", "round_robin");
@@ -141,6 +159,7 @@ record TcpConfig(
             intParam(p, "paths", 1, 64),
             List.copyOf(locals),
             chunk,
+            vramChunk,
             maxSpans,
             cc,
             selection,

@@ -20,8 +20,21 @@ final class TcpRegion implements MemoryHandle
     final long address;
     final long length;
     final MemorySegment segment;
+    /** The device id of a VRAM region (its bytes are staged through pinned host memory); -1 for DRAM. */
+    final long device;
     private final ByteBuffer[] windows;
     volatile boolean live = true;
+
+    /** A VRAM region: no host view; {@link ViewCache} stages its bytes. */
+    TcpRegion(final long key, final long address, final long length, final long device)
+    {
+        this.key = key;
+        this.address = address;
+        this.length = length;
+        this.segment = null;
+        this.device = device;
+        this.windows = new ByteBuffer[0];
+    }
 
     TcpRegion(final long key, final long address, final long length, final MemorySegment segment)
     {
@@ -29,6 +42,7 @@ final class TcpRegion implements MemoryHandle
         this.address = address;
         this.length = length;
         this.segment = segment;
+        this.device = -1;
         final int n = (int)((length + WINDOW - 1) >>> WINDOW_SHIFT);
         windows = new ByteBuffer[n];
         for (int i = 0; i < n; i++)
@@ -55,6 +69,7 @@ final class TcpRegion implements MemoryHandle
 
     public String toString()
     {
-        return "DRAM region [0x" + Long.toHexString(address) + ", " + length + " B]";
+        return (device < 0 ? "DRAM" : "VRAM (cuda:" + device + ")") + " region [0x" + Long.toHexString(address) +
+            ", " + length + " B]";
     }
 }

@@ -9,7 +9,8 @@ import io.ferry.spi.MemoryHandle;
  * @param key     the access key.
  * @param address the region's address in the peer.
  * @param length  its length.
+ * @param vram    whether it is device memory (its bytes are staged by the peer).
  */
-record TcpRemoteRegion(String peer, long key, long address, long length) implements MemoryHandle
+record TcpRemoteRegion(String peer, long key, long address, long length, boolean vram) implements MemoryHandle
 {
 }

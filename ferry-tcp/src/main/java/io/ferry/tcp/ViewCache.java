@@ -15,14 +15,90 @@ final class ViewCache
     private final int[] starts;
     private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
     final ByteBuffer[] iov;
+    private final io.ferry.spi.DeviceMemory device;
+    private io.ferry.spi.DeviceMemory.Staging lane;
+    private TcpRegion staging;
+    private long stagingUsed;
+    private final long[] pieceDeviceAddress;
+    private final long[] pieceDevice;
+    private final long[] pieceStagingOffset;
+    private final int[] pieceLength;
+    private int pieces;
+    private long frameBytes;
 
     ViewCache(final int slots)
+    {
+        this(slots, null);
+    }
+
+    /**
+     * @param slots  the most I/O vector entries a frame needs.
+     * @param device host access to device memory, for regions in VRAM (null: DRAM only).
+     */
+    ViewCache(final int slots, final io.ferry.spi.DeviceMemory device)
     {
         views = new ByteBuffer[slots];
         regions = new TcpRegion[slots];
         windows = new int[slots];
         starts = new int[slots];
         iov = new ByteBuffer[slots + 1];
+        this.device = device;
+        pieceDeviceAddress = new long[slots];
+        pieceDevice = new long[slots];
+        pieceStagingOffset = new long[slots];
+        pieceLength = new int[slots];
+    }
+
+    /**
+     * Starts a frame: device pieces of the previous frame are forgotten and the staging buffer is free again.
+     *
+     * @param frameBytes the frame's payload bytes (the most that may need staging).
+     */
+    void begin(final long frameBytes)
+    {
+        stagingUsed = 0;
+        pieces = 0;
+        this.frameBytes = frameBytes;
+    }
+
+    /**
+     * @return true when the frame being built has pieces in device memory (staged through pinned host memory).
+     */
+    boolean staged()
+    {
+        return 0 != pieces;
+    }
+
+    /** Before sending: copies every device piece of the frame into its place in the staging buffer. */
+    void stageToHost()
+    {
+        for (int i = 0; i < pieces; i++)
+        {
+            lane.toHost(pieceDevice[i], pieceDeviceAddress[i], pieceStagingOffset[i], pieceLength[i]);
+        }
+        lane.await();
+    }
+
+    /** After receiving: copies every device piece of the frame from the staging buffer to the device. */
+    void stageToDevice()
+    {
+        for (int i = 0; i < pieces; i++)
+        {
+            lane.toDevice(pieceDevice[i], pieceStagingOffset[i], pieceDeviceAddress[i], pieceLength[i]);
+        }
+        lane.await();
+    }
+
+    /** Frees the staging buffer; the cache can still be used (it allocates again). */
+    void close()
+    {
+        final io.ferry.spi.DeviceMemory.Staging l = lane;
+        if (null != l)
+        {
+            lane = null;
+            staging = null;
+            l.close();
+        }
     }
 
     /**
@@ -55,6 +131,11 @@ final class ViewCache
      */
     void set(final int slot, final TcpRegion region, final long offset, final int count)
     {
+        if (region.device >= 0)
+        {
+            stage(slot, region, offset, count);
+            return;
+        }
         final int window = (int)(offset >>> TcpRegion.WINDOW_SHIFT);
         ByteBuffer v = views[slot];
         if (regions[slot] != region || windows[slot] != window || null == v)
@@ -70,4 +151,36 @@ final class ViewCache
         iov[slot + 1] = v;
     }
 
+
+    /** A device piece: its bytes travel through the next free part of the pinned staging buffer. */
+    private void stage(final int slot, final TcpRegion region, final long offset, final int count)
+    {
+        if (null == device)
+        {
+            throw new IllegalStateException("VRAM region " + region + " but no device memory access");
+        }
+        if (null == staging || (0 == pieces && frameBytes > staging.length))
+        {
+            close();
+            final long size = Math.max(STAGING_MIN, Long.highestOneBit(Math.max(1, frameBytes - 1)) << 1);
+            lane = device.openStaging(size);
+            staging = new TcpRegion(0, lane.buffer().address(), size, lane.buffer());
+        }
+        if (stagingUsed + count > staging.length)
+        {
+            throw new IllegalStateException("a frame's device pieces exceed its announced " + frameBytes + " B");
+        }
+        pieceDeviceAddress[pieces] = region.address + offset;
+        pieceDevice[pieces] = region.device;
+        pieceStagingOffset[pieces] = stagingUsed;
+        pieceLength[pieces] = count;
+        pieces++;
+        final TcpRegion s = staging;
+        final long at = stagingUsed;
+        stagingUsed += count;
+        // the staging region is DRAM: this fills the slot with a view of it
+        set(slot, s, at, count);
+    }
+
+    private static final long STAGING_MIN = 4L << 20;
 }

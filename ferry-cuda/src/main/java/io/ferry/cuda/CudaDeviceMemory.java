@@ -1,0 +1,182 @@
+package io.ferry.cuda;
+
+import io.ferry.FerryException;
+import io.ferry.MemoryKind;
+import io.ferry.spi.DeviceMemory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * VRAM access for backends that stage through host memory (the TCP backend): lanes of a pinned host buffer and
+ * private non-blocking streams, so the I/O threads of several paths copy concurrently, each frame's pieces queued
+ * and waited for once.
+ */
+public final class CudaDeviceMemory implements DeviceMemory
+{
+    private static volatile Contexts contexts;
+
+    private static Contexts contexts()
+    {
+        Contexts c = contexts;
+        if (null == c)
+        {
+            synchronized (CudaDeviceMemory.class)
+            {
+                c = contexts;
+                if (null == c)
+                {
+                    c = new Contexts(CudaDriver.load());
+                    contexts = c;
+                }
+            }
+        }
+        return c;
+    }
+
+    public MemoryKind kind()
+    {
+        return MemoryKind.VRAM;
+    }
+
+    public String unavailableReason()
+    {
+        return new CudaBackendProvider().unavailableReason();
+    }
+
+    public void checkRegion(final long address, final long length, final long device)
+    {
+        final Contexts c = contexts();
+        final String what = "VRAM region [0x" + Long.toHexString(address) + ", " + length + " B] on cuda:" + device;
+        if (device < 0 || device >= c.deviceCount())
+        {
+            throw FerryException.invalid(what + ": device id " + device + " does not exist (this host has " +
+                c.deviceCount() + " CUDA device(s))");
+        }
+        c.makeCurrent((int)device);
+        final CudaDriver d = CudaDriver.load();
+        final int actual = d.pointerDevice(address);
+        if (actual < 0)
+        {
+            throw FerryException.invalid(what + ": 0x" + Long.toHexString(address) + " is not live device memory " +
+                "(freed, host memory, or never allocated)");
+        }
+        if (actual != device)
+        {
+            throw FerryException.invalid(what + ": the memory lives on cuda:" + actual + ", not cuda:" + device);
+        }
+        final long[] range = d.addressRange(address);
+        if (null == range || address + length > range[0] + range[1])
+        {
+            throw FerryException.invalid(what + ": it runs past the end of its allocation");
+        }
+    }
+
+    public Staging openStaging(final long bytes)
+    {
+        return new Lane(contexts(), bytes);
+    }
+
+    /** A pinned buffer and a non-blocking stream per device, made on first use. */
+    private static final class Lane implements Staging
+    {
+        private final Contexts contexts;
+        private final CudaDriver driver = CudaDriver.load();
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment buffer;
+        private final MemorySegment[] streams;
+        private final boolean[] queued;
+        private int current = -1;
+
+        Lane(final Contexts contexts, final long bytes)
+        {
+            this.contexts = contexts;
+            this.streams = new MemorySegment[contexts.deviceCount()];
+            this.queued = new boolean[streams.length];
+            buffer = arena.allocate(bytes, 4096);
+            contexts.makeCurrent(0);
+            try
+            {
+                driver.hostRegister(buffer.address(), bytes);
+            }
+            catch (final RuntimeException ex)
+            {
+                arena.close();
+                throw ex;
+            }
+        }
+
+        public MemorySegment buffer()
+        {
+            return buffer;
+        }
+
+        private MemorySegment stream(final long device)
+        {
+            final int d = (int)device;
+            if (current != d)
+            {
+                contexts.makeCurrent(d);
+                current = d;
+            }
+            MemorySegment s = streams[d];
+            if (null == s)
+            {
+                s = driver.streamCreate();
+                streams[d] = s;
+            }
+            queued[d] = true;
+            return s;
+        }
+
+        public void toHost(final long device, final long src, final long bufferOffset, final long length)
+        {
+            driver.memcpyAsync(buffer.address() + bufferOffset, src, length, stream(device));
+        }
+
+        public void toDevice(final long device, final long bufferOffset, final long dst, final long length)
+        {
+            driver.memcpyAsync(dst, buffer.address() + bufferOffset, length, stream(device));
+        }
+
+        public void await()
+        {
+            for (int d = 0; d < streams.length; d++)
+            {
+                if (queued[d])
+                {
+                    if (current != d)
+                    {
+                        contexts.makeCurrent(d);
+                        current = d;
+                    }
+                    driver.streamSynchronize(streams[d]);
+                    queued[d] = false;
+                }
+            }
+        }
+
+        public void close()
+        {
+            try
+            {
+                await();
+                for (int d = 0; d < streams.length; d++)
+                {
+                    if (null != streams[d])
+                    {
+                        contexts.makeCurrent(d);
+                        driver.streamDestroy(streams[d]);
+                        streams[d] = null;
+                    }
+                }
+                contexts.makeCurrent(0);
+                driver.hostUnregister(buffer.address());
+            }
+            finally
+            {
+                arena.close();
+            }
+        }
+    }
+}
