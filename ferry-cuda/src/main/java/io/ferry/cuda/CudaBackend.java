@@ -41,6 +41,8 @@ final class CudaBackend implements Backend
     private static final int HOST_ALREADY_REGISTERED = 712;
     private static final long IDLE_SPIN_NS = 2_000_000L;
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
+    /** The CUDA backends of this process by notification socket: a peer in this process is told directly. */
+    private static final Map<String, CudaBackend> IN_PROCESS = new ConcurrentHashMap<>();
 
     private final BackendContext context;
     private final CudaDriver driver;
@@ -84,6 +86,7 @@ final class CudaBackend implements Backend
         {
             eventPools[d] = new ArrayDeque<>();
         }
+        IN_PROCESS.put(notify.path(), this);
         progress = new Thread(this::runProgress, "ferry-cuda-progress-" + context.agentName());
         progress.setDaemon(true);
         progress.start();
@@ -493,7 +496,12 @@ final class CudaBackend implements Backend
         if (null != r.notification && TransferOp.WRITE == r.op && !context.agentName().equals(r.peer))
         {
             final String path = peerPaths.get(r.peer);
-            if (null != path)
+            final CudaBackend here = null == path ? null : IN_PROCESS.get(path);
+            if (null != here)
+            {
+                here.context.deliverFailureNotification(context.agentName(), r.notification, ex.getMessage());
+            }
+            else if (null != path)
             {
                 try
                 {
@@ -648,6 +656,12 @@ final class CudaBackend implements Backend
         {
             throw new FerryException(ErrorCode.NOT_FOUND, "CUDA cannot reach peer '" + peer + "'");
         }
+        final CudaBackend here = IN_PROCESS.get(path);
+        if (null != here)
+        {
+            here.context.deliverNotification(context.agentName(), payload);
+            return;
+        }
         try
         {
             notify.send(peer, path, NotifyChannel.DATA, null, payload);
@@ -669,6 +683,7 @@ final class CudaBackend implements Backend
             return;
         }
         closed = true;
+        IN_PROCESS.remove(notify.path(), this);
         LockSupport.unpark(progress);
         try
         {

@@ -164,8 +164,11 @@ public final class CudaBench
                 Gpu.free(0, mine);
             }
         }
-        tcp(64L << 20, java.util.Map.of(), "");
-        tcp(64L << 20, java.util.Map.of("chunk_size", Integer.toString(4 << 20)), "_chunk4m");
+        for (int round = 1; round <= 3; round++)
+        {
+            tcp(64L << 20, java.util.Map.of(), "_r" + round);
+            tcp(64L << 20, java.util.Map.of("chunk_size", Integer.toString(4 << 20)), "_chunk4m_r" + round);
+        }
     }
 
     /** DRAM->DRAM and VRAM->VRAM over the TCP backend between two processes on loopback, READ and WRITE. */
