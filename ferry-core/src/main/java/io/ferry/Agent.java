@@ -951,6 +951,29 @@ public final class Agent implements AutoCloseable
     }
 
     /**
+     * The regions of one kind a peer published and this agent loaded, e.g. to address a benchmark target's memory
+     * or to check what a peer offers.
+     *
+     * @param peer a loaded peer.
+     * @param kind the memory kind.
+     * @return the regions, by address.
+     * @throws FerryException NOT_FOUND when the peer is not loaded.
+     */
+    public DescList peerRegions(final String peer, final MemoryKind kind)
+    {
+        checkOpen();
+        Objects.requireNonNull(kind, "kind");
+        final List<PeerRegion> all = new ArrayList<>(requirePeer(peer).regions(kind).entries());
+        all.sort(java.util.Comparator.comparingLong((PeerRegion r) -> r.address));
+        final DescList.Builder b = DescList.builder(kind, Math.max(1, all.size()));
+        for (final PeerRegion r : all)
+        {
+            b.add(r.address, r.length, r.deviceId);
+        }
+        return b.build();
+    }
+
+    /**
      * @return names of the peers whose metadata is loaded.
      */
     public Set<String> peers()

@@ -160,6 +160,18 @@ class MetadataExchangeTest
     }
 
     @Test
+    void peerRegionsListWhatThePeerPublished()
+    {
+        final String peer = initiator.loadRemoteMetadata(target.localMetadata());
+        final DescList regions = initiator.peerRegions(peer, MemoryKind.DRAM);
+        assertThat(regions.size()).isEqualTo(1);
+        assertThat(regions.address(0)).isEqualTo(targetMemory.address());
+        assertThat(regions.length(0)).isEqualTo(targetMemory.byteSize());
+        assertThat(initiator.peerRegions(peer, MemoryKind.VRAM).size()).isZero();
+        expectError(ErrorCode.NOT_FOUND, () -> initiator.peerRegions("nobody", MemoryKind.DRAM));
+    }
+
+    @Test
     void republishedRegionReplacesTheOldOne()
     {
         final MemorySegment local = arena.allocate(4096, 4096);

@@ -32,13 +32,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * {@code ferry bench}: nixlbench's sweep in one process — block sizes (powers of two) × batch sizes, iterations
- * after a warm-up, threads, prepared or one-call requests, a notification on every transfer, and nixlbench's
- * columns (GB/s, average latency, average and p99 of prep, post and transfer). Two-process roles, the other
- * schemes and plots are still to come.
+ * {@code ferry bench}: nixlbench's sweep — block sizes (powers of two) × batch sizes, iterations after a warm-up,
+ * threads, schemes (pairwise, one-to-many, many-to-one), prepared or one-call requests, a notification on every
+ * transfer, and nixlbench's columns (GB/s, average latency, average and p99 of prep, post and transfer). Runs both
+ * sides in this process, or one side per process ({@code --role target} / {@code --role initiator}, meeting by
+ * host:port or etcd). Results as a table, JSON, CSV and a PNG plot.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "nixlbench's block-size x batch sweep between two agents in this process.")
+    description = {"nixlbench's block-size x batch sweep.",
+        "Both sides in this process by default; --role target and --role initiator run one side each (two processes " +
+            "or hosts, meeting by --target HOST:PORT or --etcd URL)."})
 final class BenchCommand implements Callable<Integer>
 {
     @Option(names = "--backend", defaultValue = "LOCAL",
@@ -78,8 +81,36 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--num-threads", defaultValue = "1", description = "initiator threads (default ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--scheme", defaultValue = "pairwise", description = "pairwise (default).")
+    @Option(names = "--scheme", defaultValue = "pairwise",
+        description = "pairwise (one initiator, one target), one-to-many (one initiator, a target per thread) or " +
+            "many-to-one (an initiator per thread, one target) (default ${DEFAULT-VALUE}; one process only).")
     String scheme;
+
+    @Option(names = "--role", defaultValue = "both",
+        description = "both (this process runs both sides), target or initiator (default ${DEFAULT-VALUE}).")
+    String role;
+
+    @Option(names = "--target", paramLabel = "HOST:PORT",
+        description = "initiator role: the target's metadata address (it prints it).")
+    String targetAddress;
+
+    @Option(names = "--listen-port", defaultValue = "0",
+        description = "target role: metadata port (default ${DEFAULT-VALUE}: any free port).")
+    int listenPort;
+
+    @Option(names = "--etcd", paramLabel = "URL", description = "roles meet through etcd at URL.")
+    String etcd;
+
+    @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS",
+        description = "target role: the most to wait for the initiator to finish (default ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Option(names = "--plot", paramLabel = "FILE.png",
+        description = "draw bandwidth and p99 latency against block size into a PNG.")
+    Path plot;
+
+    @Option(names = "--progress", description = "show a progress bar on stderr (default: when stderr is a terminal).")
+    boolean progress;
 
     @Option(names = "--request", defaultValue = "prepared",
         description = "prepared (prepare once, make by index) or one-call (createTransfer each time).")
@@ -118,56 +149,239 @@ final class BenchCommand implements Callable<Integer>
     {
     }
 
+    static final String TARGET_NAME = "bench-target";
+    static final String DONE = "ferry-bench-done";
+
+    /**
+     * One initiator thread's work: the agent it posts on, its memory, and the target memory it moves to or from.
+     *
+     * @param initiator  the posting agent.
+     * @param local      its memory.
+     * @param peer       the target agent's name.
+     * @param remoteBase where the lane's span starts in the target.
+     * @param remoteKind the target memory's kind.
+     * @param remoteSeed for a target in another process: the pattern seed it filled the span with; else -1.
+     * @param target     for a target in this process: its memory (checked directly); else null.
+     */
+    record Lane(Agent initiator, BenchMemory local, String peer, long remoteBase, MemoryKind remoteKind,
+        long remoteSeed, BenchMemory target)
+    {
+    }
+
     public Integer call() throws Exception
     {
         validate();
-        final PrintWriter out = spec.commandLine().getOut();
-        final TransferOp op = TransferOp.parse(opType);
+        return switch (role)
+        {
+            case "target" -> runTarget();
+            case "initiator" -> runInitiator();
+            default -> runBoth();
+        };
+    }
+
+    private int runBoth() throws Exception
+    {
         final long regionBytes = maxBlock * maxBatch;
-        final List<Point> points = new ArrayList<>();
+        final int initiators = "many-to-one".equals(scheme) ? threads : 1;
+        final int targets = "one-to-many".equals(scheme) ? threads : 1;
         try (FerryMetrics metrics = new FerryMetrics();
             Arena arena = Arena.ofShared();
-            Closer memory = new Closer();
-            Agent initiator = Agent.create(config("bench-initiator", metrics));
-            Agent target = Agent.create(config("bench-target", metrics)))
+            Closer closer = new Closer())
         {
-            metrics.watch(initiator).watch(target);
-            if (metricsPort >= 0)
+            final List<Agent> is = new ArrayList<>();
+            final List<Agent> ts = new ArrayList<>();
+            for (int i = 0; i < initiators; i++)
             {
-                out.println("metrics on http://127.0.0.1:" + metrics.serve(metricsPort) + "/metrics");
+                is.add(closer.add(Agent.create(config("bench-initiator" + (1 == initiators ? "" : "-" + i), metrics,
+                    -1))));
             }
-            final BenchMemory[] src = new BenchMemory[threads];
-            final BenchMemory[] dst = new BenchMemory[threads];
+            for (int i = 0; i < targets; i++)
+            {
+                ts.add(closer.add(Agent.create(config("bench-target" + (1 == targets ? "" : "-" + i), metrics, -1))));
+            }
+            is.forEach(metrics::watch);
+            ts.forEach(metrics::watch);
+            serveMetrics(metrics);
+            final List<Lane> lanes = new ArrayList<>();
             for (int t = 0; t < threads; t++)
             {
-                src[t] = memory.add(BenchMemory.allocate(BenchMemory.kindOf(initiatorSegType), regionBytes, arena));
-                dst[t] = memory.add(BenchMemory.allocate(BenchMemory.kindOf(targetSegType), regionBytes, arena));
-                initiator.register(src[t].kind(), List.of(src[t].region()));
-                target.register(dst[t].kind(), List.of(dst[t].region()));
+                final Agent initiator = is.get(t % initiators);
+                final Agent target = ts.get(t % targets);
+                final BenchMemory src = closer.add(BenchMemory.allocate(BenchMemory.kindOf(initiatorSegType),
+                    regionBytes, arena));
+                final BenchMemory dst = closer.add(BenchMemory.allocate(BenchMemory.kindOf(targetSegType),
+                    regionBytes, arena));
+                initiator.register(src.kind(), List.of(src.region()));
+                target.register(dst.kind(), List.of(dst.region()));
+                lanes.add(new Lane(initiator, src, null, dst.address(), dst.kind(), -1, dst));
             }
-            final String peer = initiator.loadRemoteMetadata(target.localMetadata());
-            out.printf(Locale.ROOT, "%-10s %-6s %-8s %-10s %-9s %-9s %-9s %-9s %-9s %-9s %s%n", "block", "batch",
-                "GB/s", "avg_lat", "prep", "prep_p99", "post", "post_p99", "xfer", "xfer_p99",
-                check ? "check" : "");
-            for (long block = startBlock; block <= maxBlock; block <<= 1)
+            final List<Lane> loaded = new ArrayList<>();
+            for (final Lane l : lanes)
             {
-                for (int batch = startBatch; batch <= maxBatch; batch <<= 1)
+                final Agent target = ts.get(loaded.size() % targets);
+                final String peer = l.initiator().loadRemoteMetadata(target.localMetadata());
+                loaded.add(new Lane(l.initiator(), l.local(), peer, l.remoteBase(), l.remoteKind(), -1, l.target()));
+            }
+            return sweep(loaded, ts);
+        }
+    }
+
+    private int runTarget() throws Exception
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final long regionBytes = maxBlock * maxBatch;
+        try (FerryMetrics metrics = new FerryMetrics();
+            Arena arena = Arena.ofShared();
+            Closer closer = new Closer();
+            Agent target = Agent.create(config(TARGET_NAME, metrics, listenPort));
+            io.ferry.etcd.EtcdMetadata md = null == etcd ? null :
+                io.ferry.etcd.EtcdMetadata.builder(target).endpoints(etcd).build())
+        {
+            metrics.watch(target);
+            serveMetrics(metrics);
+            for (int t = 0; t < threads; t++)
+            {
+                final BenchMemory m = closer.add(BenchMemory.allocate(BenchMemory.kindOf(targetSegType), regionBytes,
+                    arena));
+                KvPattern.fill(m.host(), t);
+                m.upload();
+                target.register(m.kind(), List.of(m.region()));
+            }
+            if (null != md)
+            {
+                md.publish();
+            }
+            out.printf(Locale.ROOT, "%s ready: %d region(s) of %s %s, metadata on port %d%s%n", target.name(),
+                threads, DemoCommand.human(regionBytes), BenchMemory.kindOf(targetSegType),
+                target.metadataAddress().orElseThrow().getPort(), null == md ? "" : " and in etcd at " + etcd);
+            out.flush();
+            long served = 0;
+            final long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+            while (System.nanoTime() < deadline)
+            {
+                final io.ferry.Notification n;
+                try
                 {
-                    final Point p = point(initiator, target, peer, op, src, dst, block, batch);
-                    points.add(p);
-                    out.printf(Locale.ROOT, "%-10s %-6d %-8.3f %-10.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %s%n",
-                        DemoCommand.human(block), batch, p.gbps(), p.avgLat(), p.prep()[0], p.prep()[1], p.post()[0],
-                        p.post()[1], p.xfer()[0], p.xfer()[1], check ? (p.ok() ? "ok" : "MISMATCH") : "");
-                    out.flush();
+                    n = target.awaitNotification(Duration.ofMillis(200));
                 }
+                catch (final io.ferry.FerryException ex)
+                {
+                    continue;
+                }
+                if (DONE.equals(n.payloadAsString()))
+                {
+                    out.printf(Locale.ROOT, "%s: %s finished after %,d transfers with a notification%n", target.name(),
+                        n.sender(), served);
+                    out.flush();
+                    return 0;
+                }
+                served++;
+            }
+            out.println(target.name() + ": no initiator finished within " + timeoutSeconds + " s");
+            return 1;
+        }
+    }
+
+    private int runInitiator() throws Exception
+    {
+        final Duration wait = Duration.ofSeconds(60);
+        try (FerryMetrics metrics = new FerryMetrics();
+            Arena arena = Arena.ofShared();
+            Closer closer = new Closer();
+            Agent initiator = Agent.create(config("bench-initiator", metrics, -1));
+            io.ferry.etcd.EtcdMetadata md = null == etcd ? null :
+                io.ferry.etcd.EtcdMetadata.builder(initiator).endpoints(etcd).build())
+        {
+            metrics.watch(initiator);
+            serveMetrics(metrics);
+            final String peer;
+            if (null != md)
+            {
+                peer = md.fetch(TARGET_NAME).get(wait.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            }
+            else
+            {
+                final int colon = targetAddress.lastIndexOf(':');
+                peer = initiator.fetchMetadata(targetAddress.substring(0, colon),
+                    Integer.parseInt(targetAddress.substring(colon + 1))).get(wait.toSeconds(),
+                    java.util.concurrent.TimeUnit.SECONDS);
+            }
+            final MemoryKind remoteKind = BenchMemory.kindOf(targetSegType);
+            final DescList regions = initiator.peerRegions(peer, remoteKind);
+            final long regionBytes = maxBlock * maxBatch;
+            if (regions.size() < threads)
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(), peer + " publishes " + regions.size() +
+                    " " + remoteKind + " region(s) but --num-threads is " + threads + "; start both sides with the " +
+                    "same --num-threads and --target-seg-type");
+            }
+            final List<Lane> lanes = new ArrayList<>();
+            for (int t = 0; t < threads; t++)
+            {
+                if (regions.length(t) < regionBytes)
+                {
+                    throw new CommandLine.ParameterException(spec.commandLine(), peer + "'s region " + t + " is " +
+                        regions.length(t) + " B, less than --max-block-size x --max-batch-size = " + regionBytes +
+                        " B; start both sides with the same sizes");
+                }
+                final BenchMemory src = closer.add(BenchMemory.allocate(BenchMemory.kindOf(initiatorSegType),
+                    regionBytes, arena));
+                initiator.register(src.kind(), List.of(src.region()));
+                lanes.add(new Lane(initiator, src, peer, regions.address(t), remoteKind, t, null));
+            }
+            final int exit = sweep(lanes, List.of());
+            initiator.sendNotification(peer, DONE.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return exit;
+        }
+    }
+
+    private void serveMetrics(final FerryMetrics metrics) throws IOException
+    {
+        if (metricsPort >= 0)
+        {
+            spec.commandLine().getOut().println("metrics on http://127.0.0.1:" + metrics.serve(metricsPort) +
+                "/metrics");
+        }
+    }
+
+    private int sweep(final List<Lane> lanes, final List<Agent> targets) throws Exception
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final TransferOp op = TransferOp.parse(opType);
+        final List<Point> points = new ArrayList<>();
+        out.printf(Locale.ROOT, "%-10s %-6s %-8s %-10s %-9s %-9s %-9s %-9s %-9s %-9s %s%n", "block", "batch",
+            "GB/s", "avg_lat", "prep", "prep_p99", "post", "post_p99", "xfer", "xfer_p99", check ? "check" : "");
+        final int total = Long.numberOfTrailingZeros(maxBlock) - Long.numberOfTrailingZeros(startBlock) + 1;
+        final int batches = Integer.numberOfTrailingZeros(Integer.highestOneBit(maxBatch)) -
+            Integer.numberOfTrailingZeros(Integer.highestOneBit(startBatch)) + 1;
+        final ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), total * batches,
+            progress || null != System.console());
+        for (long block = startBlock; block <= maxBlock; block <<= 1)
+        {
+            for (int batch = startBatch; batch <= maxBatch; batch <<= 1)
+            {
+                bar.show(points.size(), DemoCommand.human(block) + " x " + batch);
+                final Point p = point(lanes, op, block, batch);
+                targets.forEach(Agent::pollNotifications);
+                points.add(p);
+                out.printf(Locale.ROOT, "%-10s %-6d %-8.3f %-10.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %s%n",
+                    DemoCommand.human(block), batch, p.gbps(), p.avgLat(), p.prep()[0], p.prep()[1], p.post()[0],
+                    p.post()[1], p.xfer()[0], p.xfer()[1], check ? (p.ok() ? "ok" : "MISMATCH") : "");
+                out.flush();
             }
         }
+        bar.done(points.size());
         write(points);
+        if (null != plot)
+        {
+            BenchPlot.write(plot, points, backend + " " + opType + ", " + scheme + ", " + threads + " thread(s)");
+            out.println("plot written to " + plot);
+        }
         return points.stream().allMatch(Point::ok) ? 0 : 1;
     }
 
-    private Point point(final Agent initiator, final Agent target, final String peer, final TransferOp op,
-        final BenchMemory[] src, final BenchMemory[] dst, final long block, final int batch) throws Exception
+    private Point point(final List<Lane> lanes, final TransferOp op, final long block, final int batch)
+        throws Exception
     {
         final int iterations = (int)Math.max(10, Math.min(numIter, (4L << 30) / (block * batch)));
         final int warmup = Math.min(warmupIter, Math.max(1, iterations / 10));
@@ -183,19 +397,24 @@ final class BenchCommand implements Callable<Integer>
             final List<Callable<Void>> jobs = new ArrayList<>();
             for (int t = 0; t < threads; t++)
             {
+                final Lane lane = lanes.get(t);
                 final int id = t;
                 jobs.add(() ->
                 {
-                    final BenchMemory from = TransferOp.WRITE == op ? src[id] : dst[id];
-                    for (long off = 0; off + 8 <= block * batch; off += 8)
+                    final Agent initiator = lane.initiator();
+                    if (TransferOp.WRITE == op || null != lane.target())
                     {
-                        from.host().set(ValueLayout.JAVA_LONG_UNALIGNED, off, off ^ block ^ ((long)batch << 40));
+                        final BenchMemory from = TransferOp.WRITE == op ? lane.local() : lane.target();
+                        for (long off = 0; off + 8 <= block * batch; off += 8)
+                        {
+                            from.host().set(ValueLayout.JAVA_LONG_UNALIGNED, off, off ^ block ^ ((long)batch << 40));
+                        }
+                        from.upload();
                     }
-                    from.upload();
-                    final DescList l = descs(src[id], block, batch, false);
-                    final DescList r = descs(dst[id], block, batch, true);
+                    final DescList l = descs(lane.local().kind(), lane.local().address(), block, batch, false);
+                    final DescList r = descs(lane.remoteKind(), lane.remoteBase(), block, batch, true);
                     final PreparedList lp = initiator.prepare(l);
-                    final PreparedList rp = initiator.prepare(peer, r);
+                    final PreparedList rp = initiator.prepare(lane.peer(), r);
                     final int[] idx = new int[batch];
                     for (int i = 0; i < batch; i++)
                     {
@@ -210,7 +429,7 @@ final class BenchCommand implements Callable<Integer>
                             start.accumulateAndGet(t0, Math::min);
                         }
                         final Transfer x = "one-call".equals(request) ?
-                            initiator.createTransfer(op, l, r, peer, TransferOptions.notify(note)) :
+                            initiator.createTransfer(op, l, r, lane.peer(), TransferOptions.notify(note)) :
                             initiator.transfer(op, lp, idx, rp, idx, TransferOptions.notify(note));
                         final long t1 = System.nanoTime();
                         x.post();
@@ -228,21 +447,11 @@ final class BenchCommand implements Callable<Integer>
                         }
                     }
                     end.accumulateAndGet(System.nanoTime(), Math::max);
-                    if (check)
+                    if (check && !consistent(lane, op, l, r, block, batch))
                     {
-                        final MemorySegment a = src[id].contents();
-                        final MemorySegment b = dst[id].contents();
-                        for (int i = 0; i < batch; i++)
+                        synchronized (ok)
                         {
-                            final long so = i * block;
-                            final long d0 = (long)(batch - 1 - i) * block;
-                            if (-1 != MemorySegment.mismatch(a, so, so + block, b, d0, d0 + block))
-                            {
-                                synchronized (ok)
-                                {
-                                    ok[0] = false;
-                                }
-                            }
+                            ok[0] = false;
                         }
                     }
                     return null;
@@ -257,19 +466,68 @@ final class BenchCommand implements Callable<Integer>
         {
             pool.shutdownNow();
         }
-        target.pollNotifications();
         final long moved = (long)threads * iterations * block * batch;
         final long nanos = Math.max(1, end.get() - start.get());
         return new Point(block, batch, moved / (nanos / 1e9) / 1e9, nanos / 1e3 / iterations, stats(prep), stats(post),
             stats(xfer), ok[0]);
     }
 
-    private static DescList descs(final BenchMemory seg, final long block, final int batch, final boolean reversed)
+    /**
+     * Block i of the initiator's span pairs with block (batch - 1 - i) of the target's. A target in this process is
+     * compared directly; one in another process is checked against the pattern it filled its memory with (READ) or
+     * read back into scratch memory (WRITE).
+     */
+    private static boolean consistent(final Lane lane, final TransferOp op, final DescList l, final DescList r,
+        final long block, final int batch) throws Exception
     {
-        final DescList.Builder b = DescList.builder(seg.kind(), batch);
+        final MemorySegment mine = lane.local().contents();
+        if (null != lane.target())
+        {
+            final MemorySegment theirs = lane.target().contents();
+            for (int i = 0; i < batch; i++)
+            {
+                final long so = i * block;
+                final long d0 = (long)(batch - 1 - i) * block;
+                if (-1 != MemorySegment.mismatch(mine, so, so + block, theirs, d0, d0 + block))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (TransferOp.READ == op)
+        {
+            for (int i = 0; i < batch; i++)
+            {
+                final long remoteOffset = (long)(batch - 1 - i) * block;
+                if (KvPattern.firstMismatch(mine.asSlice(i * block, block), lane.remoteSeed(), remoteOffset >>> 3) >= 0)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        // WRITE to another process: read the span back next to what was written and compare
+        try (Arena a = Arena.ofShared();
+            BenchMemory scratch = BenchMemory.allocate(lane.local().kind(), block * batch, a))
+        {
+            lane.initiator().register(scratch.kind(), List.of(scratch.region()));
+            final Transfer back = lane.initiator().createTransfer(TransferOp.READ,
+                descs(scratch.kind(), scratch.address(), block, batch, false), r, lane.peer(), TransferOptions.NONE);
+            back.post();
+            back.await(Duration.ofSeconds(60));
+            lane.initiator().deregister(scratch.kind(), DescList.of(scratch.kind(), scratch.region().desc()));
+            return -1 == MemorySegment.mismatch(mine, 0, block * batch, scratch.contents(), 0, block * batch);
+        }
+    }
+
+    private static DescList descs(final MemoryKind kind, final long base, final long block, final int batch,
+        final boolean reversed)
+    {
+        final DescList.Builder b = DescList.builder(kind, batch);
         for (int i = 0; i < batch; i++)
         {
-            b.add(seg.address() + (reversed ? (long)(batch - 1 - i) : i) * block, block, 0);
+            b.add(base + (reversed ? (long)(batch - 1 - i) : i) * block, block, 0);
         }
         return b.build();
     }
@@ -279,9 +537,10 @@ final class BenchCommand implements Callable<Integer>
         return new double[] {h.getMean() / 1e3, h.getValueAtPercentile(99) / 1e3};
     }
 
-    private AgentConfig config(final String name, final FerryMetrics metrics)
+    private AgentConfig config(final String name, final FerryMetrics metrics, final int metadataPort)
     {
-        final AgentConfig.Builder b = CliAgents.config(name, backend);
+        final AgentConfig.Builder b = "both".equals(role) ? CliAgents.config(name, backend) :
+            CliAgents.networked(name, backend, metadataPort);
         if (metricsPort >= 0)
         {
             b.observer(metrics); // only when asked for: observing costs time on every transfer
@@ -322,9 +581,37 @@ final class BenchCommand implements Callable<Integer>
         {
             problems.add("--num-iter >= 1, --warmup-iter >= 0 and --num-threads within [1, 64] please");
         }
-        if (!"pairwise".equals(scheme))
+        if (!List.of("pairwise", "one-to-many", "many-to-one").contains(scheme))
         {
-            problems.add("--scheme " + scheme + " is not supported yet (pairwise)");
+            problems.add("--scheme must be pairwise, one-to-many or many-to-one, got '" + scheme + "'");
+        }
+        if (!List.of("both", "target", "initiator").contains(role))
+        {
+            problems.add("--role must be both, target or initiator, got '" + role + "'");
+        }
+        else if (!"both".equals(role))
+        {
+            if (!"pairwise".equals(scheme))
+            {
+                problems.add("--scheme " + scheme + " runs in one process (--role both); roles are pairwise");
+            }
+            if ("LOCAL".equals(backend))
+            {
+                problems.add("--role " + role + " needs a backend that reaches another process: --backend TCP " +
+                    "(or CUDA on one host)");
+            }
+            if ("initiator".equals(role) && null == targetAddress && null == etcd)
+            {
+                problems.add("--role initiator needs --target HOST:PORT or --etcd URL");
+            }
+            if (null != targetAddress && !targetAddress.matches("[^:]+:\\d{1,5}"))
+            {
+                problems.add("--target must be HOST:PORT, got '" + targetAddress + "'");
+            }
+        }
+        if (timeoutSeconds < 1 || listenPort < 0 || listenPort > 65535)
+        {
+            problems.add("--timeout must be positive and --listen-port within 0-65535");
         }
         if (!"prepared".equals(request) && !"one-call".equals(request))
         {

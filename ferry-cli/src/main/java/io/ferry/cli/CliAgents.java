@@ -24,4 +24,17 @@ final class CliAgents
         final AgentConfig.Builder b = AgentConfig.builder(name + "-" + ProcessHandle.current().pid()).listenPort(-1);
         return "TCP".equals(backend) ? b.backend("TCP", Map.of("listen_address", "127.0.0.1")) : b.backends(backend);
     }
+
+    /**
+     * An agent for one side of a two-process run: named exactly, reachable from other hosts.
+     *
+     * @param name         the agent name (peers may look it up by name in etcd).
+     * @param backend      TCP or CUDA.
+     * @param metadataPort the metadata listener's port (0: any), or -1 for none.
+     * @return a builder to finish.
+     */
+    static AgentConfig.Builder networked(final String name, final String backend, final int metadataPort)
+    {
+        return AgentConfig.builder(name).listenPort(metadataPort).backends(backend);
+    }
 }

@@ -40,10 +40,21 @@ final class KvPattern
      */
     static long firstMismatch(final MemorySegment block, final long seed)
     {
+        return firstMismatch(block, seed, 0);
+    }
+
+    /**
+     * @param block     bytes that should hold the pattern from word {@code firstWord} on.
+     * @param seed      the pattern's seed.
+     * @param firstWord the index of the block's first word in the filled span.
+     * @return the byte offset of the first word that differs, or -1.
+     */
+    static long firstMismatch(final MemorySegment block, final long seed, final long firstWord)
+    {
         final long words = block.byteSize() >>> 3;
         for (long i = 0; i < words; i++)
         {
-            if (block.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i) != word(seed, i))
+            if (block.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i) != word(seed, firstWord + i))
             {
                 return i << 3;
             }

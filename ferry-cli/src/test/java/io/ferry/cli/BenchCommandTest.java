@@ -57,7 +57,7 @@ class BenchCommandTest
             {"bench", "--start-block-size", "8192", "--max-block-size", "4096"},
             {"bench", "--initiator-seg-type", "VRAM"},
             {"bench", "--target-seg-type", "HBM"},
-            {"bench", "--scheme", "many-to-one"},
+            {"bench", "--scheme", "ring"},
             {"bench", "--num-threads", "0"},
             {"bench", "--num-iter", "lots"}})
         {
