@@ -5,17 +5,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -26,73 +19,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(180)
 class BenchRolesTest
 {
-    private static final Pattern PORT = Pattern.compile("metadata on port (\\d+)");
-
-    /** A target in a child JVM; close() waits for it to finish or kills it. */
-    private static final class Target implements AutoCloseable
+    private static ChildCli target(final String... args) throws Exception
     {
-        final Process process;
-        final int port;
-        final List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
-
-        Target(final String... args) throws Exception
-        {
-            final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                FerryCommand.class.getName(), "bench", "--role", "target", "--backend", "TCP", "--timeout", "60"));
-            cmd.addAll(List.of(args));
-            process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            final BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                StandardCharsets.UTF_8));
-            final CompletableFuture<Integer> ready = new CompletableFuture<>();
-            final Thread reader = new Thread(() ->
-            {
-                try
-                {
-                    String l;
-                    while (null != (l = out.readLine()))
-                    {
-                        lines.add(l);
-                        final Matcher m = PORT.matcher(l);
-                        if (m.find())
-                        {
-                            ready.complete(Integer.parseInt(m.group(1)));
-                        }
-                    }
-                }
-                catch (final java.io.IOException ex)
-                {
-                    // ended
-                }
-                ready.completeExceptionally(new IllegalStateException("target ended: " + lines));
-            });
-            reader.setDaemon(true);
-            reader.start();
-            port = ready.get(60, TimeUnit.SECONDS);
-        }
-
-        int finish() throws Exception
-        {
-            if (!process.waitFor(60, TimeUnit.SECONDS))
-            {
-                process.destroyForcibly();
-                return -1;
-            }
-            return process.exitValue();
-        }
-
-        public void close()
-        {
-            process.destroyForcibly();
-            try
-            {
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
-        }
+        final List<String> all = new ArrayList<>(List.of("bench", "--role", "target", "--backend", "TCP", "--timeout",
+            "60"));
+        all.addAll(List.of(args));
+        return new ChildCli(all.toArray(new String[0]));
     }
 
     @Test
@@ -100,7 +32,7 @@ class BenchRolesTest
     {
         for (final String op : new String[] {"WRITE", "READ"})
         {
-            try (Target target = new Target("--max-block-size", "262144", "--max-batch-size", "4", "--num-threads",
+            try (ChildCli target = target("--max-block-size", "262144", "--max-batch-size", "4", "--num-threads",
                 "2"))
             {
                 final CliRun r = CliRun.of("bench", "--role", "initiator", "--backend", "TCP", "--target",
@@ -119,7 +51,7 @@ class BenchRolesTest
     void rolesMeetThroughEtcd() throws Exception
     {
         try (EtcdServer etcd = EtcdServer.start();
-            Target target = new Target("--etcd", etcd.endpoint(), "--max-block-size", "65536"))
+            ChildCli target = target("--etcd", etcd.endpoint(), "--max-block-size", "65536"))
         {
             final CliRun r = CliRun.of("bench", "--role", "initiator", "--backend", "TCP", "--etcd", etcd.endpoint(),
                 "--start-block-size", "65536", "--max-block-size", "65536", "--num-iter", "20", "--check-consistency");
@@ -132,7 +64,7 @@ class BenchRolesTest
     @Test
     void aTargetTooSmallForTheSweepIsNamed() throws Exception
     {
-        try (Target target = new Target("--max-block-size", "65536"))
+        try (ChildCli target = target("--max-block-size", "65536"))
         {
             final CliRun r = CliRun.of("bench", "--role", "initiator", "--backend", "TCP", "--target",
                 "127.0.0.1:" + target.port, "--max-block-size", "1048576");

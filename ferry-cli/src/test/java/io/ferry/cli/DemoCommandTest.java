@@ -3,8 +3,6 @@ package io.ferry.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.net.ServerSocket;
-import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,49 +39,30 @@ class DemoCommandTest
     @Test
     void rolesRunApartAndMeetByHostAndPort() throws Exception
     {
-        final int port;
-        try (ServerSocket s = new ServerSocket(0))
+        try (ChildCli decode = new ChildCli("demo", "--role", "decode", "--requests", "2", "--tokens", "32"))
         {
-            port = s.getLocalPort();
+            final CliRun prefill = CliRun.of("demo", "--role", "prefill", "--decode", "127.0.0.1:" + decode.port,
+                "--requests", "2", "--tokens", "32");
+            assertThat(prefill.exit()).as(prefill.out()).isZero();
+            assertThat(decode.finish()).as(decode.output()).isZero();
+            assertThat(decode.output()).contains("every byte of every block: OK");
         }
-        final CompletableFuture<CliRun> decode = CompletableFuture.supplyAsync(() -> CliRun.of("demo", "--role",
-            "decode", "--listen-port", Integer.toString(port), "--requests", "2", "--tokens", "32"));
-        CliRun prefill = null;
-        for (int attempt = 0; attempt < 50 && (null == prefill || 0 != prefill.exit()); attempt++)
-        {
-            Thread.sleep(200); // until the decoder listens
-            prefill = CliRun.of("demo", "--role", "prefill", "--decode", "127.0.0.1:" + port, "--requests", "2",
-                "--tokens", "32");
-        }
-        final CliRun d = decode.get();
-        assertThat(prefill.exit()).as(prefill.out()).isZero();
-        assertThat(d.exit()).as(d.out()).isZero();
-        assertThat(d.out()).contains("metadata on port " + port).contains("every byte of every block: OK");
     }
 
     @Test
     void mismatchedWorkersAreRefusedNamingTheDifference() throws Exception
     {
-        final int port;
-        try (ServerSocket s = new ServerSocket(0))
+        try (ChildCli decode = new ChildCli("demo", "--role", "decode", "--requests", "2", "--tokens", "32",
+            "--timeout", "20"))
         {
-            port = s.getLocalPort();
+            final CliRun prefill = CliRun.of("demo", "--role", "prefill", "--decode", "127.0.0.1:" + decode.port,
+                "--requests", "2", "--tokens", "32", "--model", "qwen3-32b");
+            assertThat(prefill.exit()).isEqualTo(1);
+            assertThat(prefill.out()).contains("MISMATCH").contains("tag 'qwen3-32b/bf16/NHD/tp1/bt16' vs ours " +
+                "'llama-3.1-8b/bf16/NHD/tp1/bt16'");
+            assertThat(decode.finish()).isEqualTo(1);
+            assertThat(decode.output()).contains("refused the handshake of prefill-0");
         }
-        final CompletableFuture<CliRun> decode = CompletableFuture.supplyAsync(() -> CliRun.of("demo", "--role",
-            "decode", "--listen-port", Integer.toString(port), "--requests", "2", "--tokens", "32", "--timeout", "20"));
-        CliRun prefill = null;
-        for (int attempt = 0; attempt < 50 && (null == prefill || !prefill.out().contains("MISMATCH")); attempt++)
-        {
-            Thread.sleep(200);
-            prefill = CliRun.of("demo", "--role", "prefill", "--decode", "127.0.0.1:" + port, "--requests", "2",
-                "--tokens", "32", "--model", "qwen3-32b");
-        }
-        assertThat(prefill.exit()).isEqualTo(1);
-        assertThat(prefill.out()).contains("MISMATCH").contains("tag 'qwen3-32b/bf16/NHD/tp1/bt16' vs ours " +
-            "'llama-3.1-8b/bf16/NHD/tp1/bt16'");
-        final CliRun d = decode.get();
-        assertThat(d.exit()).isEqualTo(1);
-        assertThat(d.out()).contains("refused the handshake of prefill-0");
     }
 
     @Test
