@@ -1,5 +1,7 @@
 package io.ferry.cuda;
 
+import io.ferry.FerryException;
+
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -12,6 +14,30 @@ final class Contexts
     private final CudaDriver driver;
     private final AtomicReferenceArray<MemorySegment> contexts;
     private final AtomicReferenceArray<MemorySegment> streams;
+
+    private static volatile Contexts shared;
+
+    /**
+     * @return the process-wide instance for helpers that are not backends (staging lanes, {@link VramBuffer}):
+     * primary contexts are per process anyway; its streams are never used by a backend.
+     */
+    static Contexts shared()
+    {
+        Contexts c = shared;
+        if (null == c)
+        {
+            synchronized (Contexts.class)
+            {
+                c = shared;
+                if (null == c)
+                {
+                    c = new Contexts(CudaDriver.load());
+                    shared = c;
+                }
+            }
+        }
+        return c;
+    }
 
     Contexts(final CudaDriver driver)
     {
@@ -42,6 +68,40 @@ final class Contexts
             contexts.set(device, c);
         }
         return c;
+    }
+
+    /**
+     * Checks that a span is live device memory on the device named, inside one allocation.
+     *
+     * @return {base, size} of the allocation.
+     * @throws FerryException INVALID_PARAM naming what is wrong.
+     */
+    long[] checkRegion(final long address, final long length, final long device)
+    {
+        final String what = "VRAM region [0x" + Long.toHexString(address) + ", " + length + " B] on cuda:" + device;
+        if (device < 0 || device >= deviceCount())
+        {
+            throw FerryException.invalid(what + ": device id " + device + " does not exist (this host has " +
+                deviceCount() + " CUDA device(s))");
+        }
+        makeCurrent((int)device);
+        final int actual = driver.pointerDevice(address);
+        if (actual < 0)
+        {
+            throw FerryException.invalid(what + ": 0x" + Long.toHexString(address) + " is not live device memory " +
+                "(freed, host memory, or never allocated)");
+        }
+        if (actual != device)
+        {
+            throw FerryException.invalid(what + ": the memory lives on cuda:" + actual + ", not cuda:" + device);
+        }
+        final long[] range = driver.addressRange(address);
+        if (null == range || address + length > range[0] + range[1])
+        {
+            throw FerryException.invalid(what + ": it runs past the end of its allocation" + (null == range ? "" :
+                " [0x" + Long.toHexString(range[0]) + ", " + range[1] + " B]"));
+        }
+        return range;
     }
 
     void makeCurrent(final int device)

@@ -143,32 +143,10 @@ final class CudaBackend implements Backend
             throw new FerryException(ErrorCode.NOT_SUPPORTED, "CUDA moves VRAM and DRAM, not " + region.kind());
         }
         final long address = region.address();
-        final long length = region.length();
-        final String what = "VRAM region [0x" + Long.toHexString(address) + ", " + length + " B] on cuda:" +
-            region.deviceId();
-        if (region.deviceId() < 0 || region.deviceId() >= contexts.deviceCount())
-        {
-            throw FerryException.invalid(what + ": device id " + region.deviceId() + " does not exist (this host has " +
-                contexts.deviceCount() + " CUDA device(s))");
-        }
+        final long[] range = contexts.checkRegion(address, region.length(), region.deviceId());
         final int device = (int)region.deviceId();
-        contexts.makeCurrent(device);
-        final int actual = driver.pointerDevice(address);
-        if (actual < 0)
-        {
-            throw FerryException.invalid(what + ": 0x" + Long.toHexString(address) + " is not live device memory " +
-                "(freed, host memory, or never allocated)");
-        }
-        if (actual != device)
-        {
-            throw FerryException.invalid(what + ": the memory lives on cuda:" + actual + ", not cuda:" + device);
-        }
-        final long[] range = driver.addressRange(address);
-        if (null == range || address + length > range[0] + range[1])
-        {
-            throw FerryException.invalid(what + ": it runs past the end of its allocation" + (null == range ? "" :
-                " [0x" + Long.toHexString(range[0]) + ", " + range[1] + " B]"));
-        }
+        final String what = "VRAM region [0x" + Long.toHexString(address) + ", " + region.length() + " B] on cuda:" +
+            device;
         byte[] handle = null;
         try
         {
@@ -179,7 +157,7 @@ final class CudaBackend implements Backend
             LOG.log(System.Logger.Level.DEBUG, () -> what + " cannot be shared by IPC (" + ex.getMessage() +
                 "); other processes reach it through another backend");
         }
-        return new CudaRegion(MemoryKind.VRAM, address, length, device, handle, address - range[0], false);
+        return new CudaRegion(MemoryKind.VRAM, address, region.length(), device, handle, address - range[0], false);
     }
 
     private boolean pin(final MemorySegment s)

@@ -1,6 +1,5 @@
 package io.ferry.cuda;
 
-import io.ferry.FerryException;
 import io.ferry.MemoryKind;
 import io.ferry.spi.DeviceMemory;
 
@@ -14,24 +13,9 @@ import java.lang.foreign.MemorySegment;
  */
 public final class CudaDeviceMemory implements DeviceMemory
 {
-    private static volatile Contexts contexts;
-
     private static Contexts contexts()
     {
-        Contexts c = contexts;
-        if (null == c)
-        {
-            synchronized (CudaDeviceMemory.class)
-            {
-                c = contexts;
-                if (null == c)
-                {
-                    c = new Contexts(CudaDriver.load());
-                    contexts = c;
-                }
-            }
-        }
-        return c;
+        return Contexts.shared();
     }
 
     public MemoryKind kind()
@@ -46,30 +30,7 @@ public final class CudaDeviceMemory implements DeviceMemory
 
     public void checkRegion(final long address, final long length, final long device)
     {
-        final Contexts c = contexts();
-        final String what = "VRAM region [0x" + Long.toHexString(address) + ", " + length + " B] on cuda:" + device;
-        if (device < 0 || device >= c.deviceCount())
-        {
-            throw FerryException.invalid(what + ": device id " + device + " does not exist (this host has " +
-                c.deviceCount() + " CUDA device(s))");
-        }
-        c.makeCurrent((int)device);
-        final CudaDriver d = CudaDriver.load();
-        final int actual = d.pointerDevice(address);
-        if (actual < 0)
-        {
-            throw FerryException.invalid(what + ": 0x" + Long.toHexString(address) + " is not live device memory " +
-                "(freed, host memory, or never allocated)");
-        }
-        if (actual != device)
-        {
-            throw FerryException.invalid(what + ": the memory lives on cuda:" + actual + ", not cuda:" + device);
-        }
-        final long[] range = d.addressRange(address);
-        if (null == range || address + length > range[0] + range[1])
-        {
-            throw FerryException.invalid(what + ": it runs past the end of its allocation");
-        }
+        contexts().checkRegion(address, length, device);
     }
 
     public Staging openStaging(final long bytes)

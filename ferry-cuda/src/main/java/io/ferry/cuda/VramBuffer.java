@@ -10,7 +10,6 @@ import java.lang.foreign.MemorySegment;
  */
 public final class VramBuffer implements AutoCloseable
 {
-    private static volatile Contexts contexts;
     private final int device;
     private final long address;
     private final long size;
@@ -25,20 +24,7 @@ public final class VramBuffer implements AutoCloseable
 
     private static Contexts contexts()
     {
-        Contexts c = contexts;
-        if (null == c)
-        {
-            synchronized (VramBuffer.class)
-            {
-                c = contexts;
-                if (null == c)
-                {
-                    c = new Contexts(CudaDriver.load());
-                    contexts = c;
-                }
-            }
-        }
-        return c;
+        return Contexts.shared();
     }
 
     /**

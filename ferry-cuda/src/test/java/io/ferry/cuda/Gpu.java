@@ -26,7 +26,7 @@ public final class Gpu
         Assumptions.assumeTrue(null == why, () -> "GPU test skipped: " + why);
         if (null == contexts)
         {
-            contexts = new Contexts(CudaDriver.load());
+            contexts = Contexts.shared();
         }
         return CudaDriver.load();
     }
