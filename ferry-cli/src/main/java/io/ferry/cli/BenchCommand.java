@@ -105,6 +105,11 @@ final class BenchCommand implements Callable<Integer>
         description = "target role: the most to wait for the initiator to finish (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
+    @Option(names = "--backend-param", paramLabel = "KEY=VALUE",
+        description = "a backend parameter, repeatable (e.g. paths=1, local_addresses=10.0.1.1, " +
+            "congestion_control=fixed); see the README's TCP table.")
+    java.util.Map<String, String> backendParams = new java.util.LinkedHashMap<>();
+
     @Option(names = "--plot", paramLabel = "FILE.png",
         description = "draw bandwidth and p99 latency against block size into a PNG.")
     Path plot;
@@ -141,11 +146,12 @@ final class BenchCommand implements Callable<Integer>
      * @param avgLat average time per transfer (us).
      * @param prep   average and p99 of making the request (us).
      * @param post   average and p99 of post (us).
-     * @param xfer   average and p99 of post to completion (us).
+     * @param xfer   average, p99 and p50 of post to completion (us).
+     * @param iterations timed transfers per thread.
      * @param ok     consistency (true when not checked).
      */
     record Point(long block, int batch, double gbps, double avgLat, double[] prep, double[] post, double[] xfer,
-        boolean ok)
+        int iterations, boolean ok)
     {
     }
 
@@ -330,7 +336,15 @@ final class BenchCommand implements Callable<Integer>
                 lanes.add(new Lane(initiator, src, peer, regions.address(t), remoteKind, t, null));
             }
             final int exit = sweep(lanes, List.of());
-            initiator.sendNotification(peer, DONE.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            // "done" rides on a small READ, whose completion means the target has it (a standalone notification
+            // could still be queued when this process exits)
+            final Lane first = lanes.getFirst();
+            final Transfer done = initiator.createTransfer(TransferOp.READ,
+                descs(first.local().kind(), first.local().address(), 8, 1, false),
+                descs(remoteKind, first.remoteBase(), 8, 1, false), peer,
+                TransferOptions.notify(DONE.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            done.post();
+            done.await(wait);
             return exit;
         }
     }
@@ -469,7 +483,7 @@ final class BenchCommand implements Callable<Integer>
         final long moved = (long)threads * iterations * block * batch;
         final long nanos = Math.max(1, end.get() - start.get());
         return new Point(block, batch, moved / (nanos / 1e9) / 1e9, nanos / 1e3 / iterations, stats(prep), stats(post),
-            stats(xfer), ok[0]);
+            stats(xfer), iterations, ok[0]);
     }
 
     /**
@@ -534,13 +548,13 @@ final class BenchCommand implements Callable<Integer>
 
     private static double[] stats(final Histogram h)
     {
-        return new double[] {h.getMean() / 1e3, h.getValueAtPercentile(99) / 1e3};
+        return new double[] {h.getMean() / 1e3, h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(50) / 1e3};
     }
 
     private AgentConfig config(final String name, final FerryMetrics metrics, final int metadataPort)
     {
-        final AgentConfig.Builder b = "both".equals(role) ? CliAgents.config(name, backend) :
-            CliAgents.networked(name, backend, metadataPort);
+        final AgentConfig.Builder b = "both".equals(role) ? CliAgents.config(name, backend, backendParams) :
+            CliAgents.networked(name, backend, metadataPort, backendParams);
         if (metricsPort >= 0)
         {
             b.observer(metrics); // only when asked for: observing costs time on every transfer
@@ -635,8 +649,9 @@ final class BenchCommand implements Callable<Integer>
                 sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"block_size\":%d,\"batch_size\":%d,\"gb_per_s\":%.4f,\"avg_lat_us\":%.3f,\"avg_prep_us\":%.3f," +
                     "\"p99_prep_us\":%.3f,\"avg_post_us\":%.3f,\"p99_post_us\":%.3f,\"avg_tx_us\":%.3f," +
-                    "\"p99_tx_us\":%.3f,\"consistent\":%s}", p.block(), p.batch(), p.gbps(), p.avgLat(), p.prep()[0],
-                    p.prep()[1], p.post()[0], p.post()[1], p.xfer()[0], p.xfer()[1], p.ok()));
+                    "\"p50_tx_us\":%.3f,\"p99_tx_us\":%.3f,\"iterations\":%d,\"consistent\":%s}", p.block(),
+                    p.batch(), p.gbps(), p.avgLat(), p.prep()[0], p.prep()[1], p.post()[0], p.post()[1], p.xfer()[0],
+                    p.xfer()[2], p.xfer()[1], p.iterations(), p.ok()));
             }
             Files.writeString(json, sb.append("]}\n").toString());
         }

@@ -21,8 +21,24 @@ final class CliAgents
      */
     static AgentConfig.Builder config(final String name, final String backend)
     {
+        return config(name, backend, Map.of());
+    }
+
+    /**
+     * @param name    agent name (the process id is appended).
+     * @param backend LOCAL, TCP or CUDA.
+     * @param params  the backend's parameters; TCP listens on loopback unless they say otherwise.
+     * @return a builder to finish.
+     */
+    static AgentConfig.Builder config(final String name, final String backend, final Map<String, String> params)
+    {
         final AgentConfig.Builder b = AgentConfig.builder(name + "-" + ProcessHandle.current().pid()).listenPort(-1);
-        return "TCP".equals(backend) ? b.backend("TCP", Map.of("listen_address", "127.0.0.1")) : b.backends(backend);
+        final Map<String, String> p = new java.util.HashMap<>(params);
+        if ("TCP".equals(backend))
+        {
+            p.putIfAbsent("listen_address", "127.0.0.1");
+        }
+        return b.backend(backend, p);
     }
 
     /**
@@ -35,6 +51,19 @@ final class CliAgents
      */
     static AgentConfig.Builder networked(final String name, final String backend, final int metadataPort)
     {
-        return AgentConfig.builder(name).listenPort(metadataPort).backends(backend);
+        return networked(name, backend, metadataPort, Map.of());
+    }
+
+    /**
+     * @param name         the agent name.
+     * @param backend      the backend.
+     * @param metadataPort the metadata listener's port (0: any), or -1 for none.
+     * @param params       the backend's parameters (e.g. TCP paths bound to local addresses).
+     * @return a builder to finish.
+     */
+    static AgentConfig.Builder networked(final String name, final String backend, final int metadataPort,
+        final Map<String, String> params)
+    {
+        return AgentConfig.builder(name).listenPort(metadataPort).backend(backend, params);
     }
 }

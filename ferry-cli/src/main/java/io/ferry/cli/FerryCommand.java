@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = FerryCommand.Version.class,
     description = "ferry moves registered memory (KV-cache blocks, tensors) between agents, one-sided.",
-    subcommands = {BenchCommand.class, DemoCommand.class, KvbenchCommand.class, DoctorCommand.class,
+    subcommands = {BenchCommand.class, DemoCommand.class, KvbenchCommand.class, DoctorCommand.class, ChartCommand.class,
         CommandLine.HelpCommand.class})
 public final class FerryCommand implements Runnable
 {

@@ -29,7 +29,8 @@ class BenchCommandTest
         final String j = Files.readString(json);
         assertThat(j).startsWith("{\"backend\":\"LOCAL\",\"op\":\"WRITE\",\"threads\":2");
         for (final String key : List.of("block_size", "batch_size", "gb_per_s", "avg_lat_us", "avg_prep_us",
-            "p99_prep_us", "avg_post_us", "p99_post_us", "avg_tx_us", "p99_tx_us", "consistent"))
+            "p99_prep_us", "avg_post_us", "p99_post_us", "avg_tx_us", "p50_tx_us", "p99_tx_us", "iterations",
+            "consistent"))
         {
             assertThat(j).contains("\"" + key + "\":");
         }

@@ -29,6 +29,11 @@ final class Path
     final String description;
     long inflightBytes;
     long bytesAcked;
+    /** Delivery rate estimate in bytes per nanosecond (EWMA of per-ack samples); 0 before the first ack. */
+    double deliveryRate;
+    long lastAckNs;
+    /** Whether chunks stayed in flight since the last ack (then the next ack's spacing measures the rate). */
+    boolean backlogged;
     volatile boolean dead;
 
     private final ByteBuffer txHeader;
@@ -62,6 +67,34 @@ final class Path
         receiver.setDaemon(true);
         sender.start();
         receiver.start();
+    }
+
+    /**
+     * The delivery-rate sample of an ack (under the link's lock): while the path stays backlogged, acks leave the
+     * bottleneck one chunk apart, so their spacing measures its rate; after an idle spell, the chunk's own time
+     * from send to ack stands in (a lower bound).
+     */
+    void onDelivered(final long nowNs, final Chunk c)
+    {
+        final long interval = backlogged && 0 != lastAckNs ? nowNs - lastAckNs : nowNs - c.sentNs;
+        if (interval > 0)
+        {
+            final double sample = (double)c.bytes / interval;
+            deliveryRate = 0 == deliveryRate ? sample : deliveryRate + (sample - deliveryRate) / 8;
+        }
+        lastAckNs = nowNs;
+        backlogged = inflightBytes > 0;
+    }
+
+    /**
+     * @param bytes       a chunk's size.
+     * @param defaultRate the rate to assume before this path has measured its own.
+     * @return when a chunk given to this path now is expected to be delivered, in nanoseconds from now.
+     */
+    double expectedCompletionNs(final long bytes, final double defaultRate)
+    {
+        final double rate = deliveryRate > 0 ? deliveryRate : defaultRate;
+        return (inflightBytes + bytes) / rate;
     }
 
     long room()
