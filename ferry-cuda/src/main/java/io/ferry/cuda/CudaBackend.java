@@ -14,7 +14,9 @@ import io.ferry.spi.ResolvedDescs;
 import io.ferry.spi.TransferSink;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,6 +42,8 @@ final class CudaBackend implements Backend
     private static final int PUBLIC_DATA = CudaDriver.IPC_HANDLE_BYTES + 8 + 4;
     private static final int HOST_ALREADY_REGISTERED = 712;
     private static final long IDLE_SPIN_NS = 2_000_000L;
+    /** Spans on one device from which a post queues them with one batched call. */
+    private static final int BATCH_MIN = 4;
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
     /** The CUDA backends of this process by notification socket: a peer in this process is told directly. */
     private static final Map<String, CudaBackend> IN_PROCESS = new ConcurrentHashMap<>();
@@ -62,6 +66,8 @@ final class CudaBackend implements Backend
     private volatile boolean closed;
     /** The device whose context is current on the progress thread (only that thread reads or writes it). */
     private int progressDevice = -1;
+    /** Whether posts queue a device's spans with one cuMemcpyBatchAsync_v2 call (off when the driver has none). */
+    private volatile boolean batchCopies;
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     CudaBackend(final BackendContext context, final CudaDriver driver, final boolean pinHost, final String notifyDir)
@@ -72,6 +78,7 @@ final class CudaBackend implements Backend
         this.contexts = new Contexts(driver);
         this.mappings = new IpcMappings(driver, contexts);
         this.bootId = bootId();
+        this.batchCopies = driver.hasBatchCopies() && !"false".equals(System.getProperty("ferry.cuda.batch"));
         try
         {
             this.notify = new NotifyChannel(context, notifyDir);
@@ -364,8 +371,56 @@ final class CudaBackend implements Backend
                 used.add(device[i]);
             }
         }
-        return new CudaRequest(op, peer, sink, src, dst, len, device, used.stream().mapToInt(Integer::intValue)
-            .toArray());
+        final CudaRequest r = new CudaRequest(op, peer, sink, src, dst, len, device,
+            used.stream().mapToInt(Integer::intValue).toArray());
+        if (batchCopies)
+        {
+            for (int k = 0; k < r.devices.length; k++)
+            {
+                r.batches[k] = batch(r, r.devices[k]);
+            }
+        }
+        return r;
+    }
+
+    /** A device's spans as native arrays for one batched call; null when it has too few to gain from one. */
+    private static CudaRequest.Batch batch(final CudaRequest r, final int device)
+    {
+        int n = 0;
+        for (final int d : r.device)
+        {
+            n += d == device ? 1 : 0;
+        }
+        if (n < BATCH_MIN)
+        {
+            return null;
+        }
+        final Arena arena = Arena.ofAuto(); // lives as long as the request
+        final MemorySegment dsts = arena.allocate(ValueLayout.JAVA_LONG, n);
+        final MemorySegment srcs = arena.allocate(ValueLayout.JAVA_LONG, n);
+        final MemorySegment sizes = arena.allocate(ValueLayout.JAVA_LONG, n);
+        int k = 0;
+        for (int i = 0; i < r.device.length; i++)
+        {
+            if (r.device[i] == device)
+            {
+                dsts.setAtIndex(ValueLayout.JAVA_LONG, k, r.dst[i]);
+                srcs.setAtIndex(ValueLayout.JAVA_LONG, k, r.src[i]);
+                sizes.setAtIndex(ValueLayout.JAVA_LONG, k, r.len[i]);
+                k++;
+            }
+        }
+        // CUmemcpyAttributes: srcAccessOrder = STREAM (1), srcLocHint = dstLocHint = {DEVICE (1), device}, flags 0
+        final MemorySegment attrs = arena.allocate(CudaDriver.MEMCPY_ATTRIBUTES_BYTES, 8);
+        attrs.set(ValueLayout.JAVA_INT, 0, 1);
+        attrs.set(ValueLayout.JAVA_INT, 4, 1);
+        attrs.set(ValueLayout.JAVA_INT, 8, device);
+        attrs.set(ValueLayout.JAVA_INT, 12, 1);
+        attrs.set(ValueLayout.JAVA_INT, 16, device);
+        attrs.set(ValueLayout.JAVA_INT, 20, 0);
+        final MemorySegment attrIndex = arena.allocate(ValueLayout.JAVA_LONG);
+        attrIndex.set(ValueLayout.JAVA_LONG, 0, 0L);
+        return new CudaRequest.Batch(dsts, srcs, sizes, attrs, attrIndex, n);
     }
 
     private void ensurePeerAccess(final int a, final int b)
@@ -396,8 +451,39 @@ final class CudaBackend implements Backend
     }
 
     /** On the progress thread: queues the request's copies and records its events; host copies run here. */
-    @SuppressWarnings("restricted")
     private void launch(final CudaRequest r)
+    {
+        final boolean[] batched = r.batched;
+        java.util.Arrays.fill(batched, false);
+        for (int k = 0; k < r.devices.length && batchCopies; k++)
+        {
+            final CudaRequest.Batch b = r.batches[k];
+            if (null != b)
+            {
+                final int d = r.devices[k];
+                progressCurrent(d);
+                final int result = driver.memcpyBatchAsync(b.dsts, b.srcs, b.sizes, b.count, b.attrs, b.attrIndex,
+                    contexts.stream(d));
+                if (CudaDriver.SUCCESS == result)
+                {
+                    batched[k] = true;
+                }
+                else
+                {
+                    // a failed batch call queued nothing: copy one by one from now on
+                    batchCopies = false;
+                    LOG.log(System.Logger.Level.WARNING, "CUDA agent " + context.agentName() +
+                        ": cuMemcpyBatchAsync_v2 failed (" + driver.errorName(result) + "); copying descriptor by " +
+                        "descriptor from now on");
+                }
+            }
+        }
+        launchRest(r, batched);
+    }
+
+    /** Queues the copies a batched call did not, copies host spans here, then records the events. */
+    @SuppressWarnings("restricted")
+    private void launchRest(final CudaRequest r, final boolean[] batched)
     {
         for (int i = 0; i < r.len.length; i++)
         {
@@ -406,6 +492,10 @@ final class CudaBackend implements Backend
             {
                 MemorySegment.copy(MemorySegment.ofAddress(r.src[i]).reinterpret(r.len[i]), 0,
                     MemorySegment.ofAddress(r.dst[i]).reinterpret(r.len[i]), 0, r.len[i]);
+                continue;
+            }
+            if (batched[indexOf(r.devices, d)])
+            {
                 continue;
             }
             progressCurrent(d);
@@ -419,6 +509,18 @@ final class CudaBackend implements Backend
             driver.eventRecord(e, contexts.stream(d));
             r.events[k] = e;
         }
+    }
+
+    private static int indexOf(final int[] devices, final int device)
+    {
+        for (int k = 0; k < devices.length; k++)
+        {
+            if (devices[k] == device)
+            {
+                return k;
+            }
+        }
+        return -1;
     }
 
     private void progressCurrent(final int device)

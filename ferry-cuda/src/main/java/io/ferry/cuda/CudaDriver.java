@@ -84,6 +84,8 @@ public final class CudaDriver
     private final MethodHandle cuIpcCloseMemHandle;
     private final MethodHandle cuDeviceCanAccessPeer;
     private final MethodHandle cuCtxEnablePeerAccess;
+    /** {@code cuMemcpyBatchAsync_v2} (CUDA 13 drivers), or null where the driver has none. */
+    private final MethodHandle cuMemcpyBatchAsync;
 
     @SuppressWarnings("restricted")
     private CudaDriver(final String library)
@@ -144,6 +146,11 @@ public final class CudaDriver
         cuDeviceCanAccessPeer = b.bind("cuDeviceCanAccessPeer", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
             JAVA_INT));
         cuCtxEnablePeerAccess = b.bind("cuCtxEnablePeerAccess", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        // optional: CUresult cuMemcpyBatchAsync_v2(CUdeviceptr* dsts, CUdeviceptr* srcs, size_t* sizes, size_t count,
+        //     CUmemcpyAttributes* attrs, size_t* attrsIdxs, size_t numAttrs, CUstream hStream)
+        cuMemcpyBatchAsync = lookup.find("cuMemcpyBatchAsync_v2").map(a -> linker.downcallHandle(a,
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG,
+            ADDRESS))).orElse(null);
     }
 
     @FunctionalInterface
@@ -442,6 +449,42 @@ public final class CudaDriver
         catch (final Throwable t)
         {
             throw wrap(t, "cuMemcpyAsync");
+        }
+    }
+
+    /** Bytes of a {@code CUmemcpyAttributes}: access order, source and destination location hints, flags. */
+    static final int MEMCPY_ATTRIBUTES_BYTES = 24;
+
+    /**
+     * @return true when the driver can queue many copies in one call ({@code cuMemcpyBatchAsync_v2}).
+     */
+    boolean hasBatchCopies()
+    {
+        return null != cuMemcpyBatchAsync;
+    }
+
+    /**
+     * Queues {@code count} copies in one call.
+     *
+     * @param dsts   native array of destination addresses.
+     * @param srcs   native array of source addresses.
+     * @param sizes  native array of sizes.
+     * @param count  copies.
+     * @param attrs  one {@code CUmemcpyAttributes} for all of them.
+     * @param attrIndex a native size_t 0 (the attributes apply from the first copy on).
+     * @param stream the stream.
+     * @return the CUresult (0 on success): the caller falls back to single copies on an error.
+     */
+    int memcpyBatchAsync(final MemorySegment dsts, final MemorySegment srcs, final MemorySegment sizes,
+        final long count, final MemorySegment attrs, final MemorySegment attrIndex, final MemorySegment stream)
+    {
+        try
+        {
+            return (int)cuMemcpyBatchAsync.invokeExact(dsts, srcs, sizes, count, attrs, attrIndex, 1L, stream);
+        }
+        catch (final Throwable t)
+        {
+            throw wrap(t, "cuMemcpyBatchAsync_v2");
         }
     }
 

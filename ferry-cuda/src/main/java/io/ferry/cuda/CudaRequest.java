@@ -24,8 +24,37 @@ final class CudaRequest implements BackendRequest
     final int[] devices;
     /** One event per device of {@link #devices} while a post runs. */
     final MemorySegment[] events;
+    /** Per device of {@link #devices}: its spans as native arrays for one batched call, or null (single copies). */
+    final Batch[] batches;
+    /** Per device of {@link #devices}: whether this launch queued its spans in one call (reused, no allocation). */
+    final boolean[] batched;
     byte[] notification;
     volatile boolean inFlight;
+
+    /**
+     * A device's spans laid out for {@code cuMemcpyBatchAsync}: destination, source and size arrays and one
+     * attributes record (stream order, device location hints), built once per request, reused by every post.
+     */
+    static final class Batch
+    {
+        final MemorySegment dsts;
+        final MemorySegment srcs;
+        final MemorySegment sizes;
+        final MemorySegment attrs;
+        final MemorySegment attrIndex;
+        final long count;
+
+        Batch(final MemorySegment dsts, final MemorySegment srcs, final MemorySegment sizes, final MemorySegment attrs,
+            final MemorySegment attrIndex, final long count)
+        {
+            this.dsts = dsts;
+            this.srcs = srcs;
+            this.sizes = sizes;
+            this.attrs = attrs;
+            this.attrIndex = attrIndex;
+            this.count = count;
+        }
+    }
 
     CudaRequest(final TransferOp op, final String peer, final TransferSink sink, final long[] src, final long[] dst,
         final long[] len, final int[] device, final int[] devices)
@@ -39,5 +68,7 @@ final class CudaRequest implements BackendRequest
         this.device = device;
         this.devices = devices;
         this.events = new MemorySegment[devices.length];
+        this.batches = new Batch[devices.length];
+        this.batched = new boolean[devices.length];
     }
 }
