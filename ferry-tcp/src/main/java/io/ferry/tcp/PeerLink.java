@@ -402,6 +402,9 @@ final class PeerLink
         }
     }
 
+    /** How much later than the best path a path with room may expect to deliver and still be used at once. */
+    private static final double ECT_SLACK = 1.1;
+
     private Path choose(final Chunk c)
     {
         final int n = paths.length;
@@ -447,6 +450,8 @@ final class PeerLink
         final double assumed = fastest > 0 ? fastest : 1.0;
         Path best = null;
         double bestEct = Double.MAX_VALUE;
+        Path bestWithRoom = null;
+        double bestWithRoomEct = Double.MAX_VALUE;
         for (final Path p : paths)
         {
             if (p.dead)
@@ -454,13 +459,19 @@ final class PeerLink
                 continue;
             }
             final double ect = p.expectedCompletionNs(c.bytes, assumed);
-            if (ect < bestEct || (ect == bestEct && p.room() > best.room()))
+            if (ect < bestEct)
             {
                 best = p;
                 bestEct = ect;
             }
+            if (ect < bestWithRoomEct && p.hasRoomFor(c))
+            {
+                bestWithRoom = p;
+                bestWithRoomEct = ect;
+            }
         }
-        return null != best && best.hasRoomFor(c) ? best : null;
+        // a path with room that is about as good (rate estimates are noisy) beats waiting
+        return null != bestWithRoom && bestWithRoomEct <= bestEct * ECT_SLACK ? bestWithRoom : null;
     }
 
     /** Blocks the path's sender until a chunk is assigned to it; null once the path is dead. */
