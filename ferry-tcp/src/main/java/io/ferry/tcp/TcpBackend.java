@@ -351,9 +351,8 @@ final class TcpBackend implements Backend
         {
             vram = ((TcpRegion)local.handle(i)).device >= 0 || ((TcpRemoteRegion)remote.handle(i)).vram();
         }
-        final int chunk = vram ? config.vramChunkSize() : config.chunkSize();
-        return new TcpRequest(op, local, remote, peer, sink, chunk, config.maxSpansPerChunk(),
-            TransferOp.WRITE == op && config.paths() > 1 ? (long)config.paths() * chunk : 0);
+        return new TcpRequest(op, local, remote, peer, sink, vram ? config.vramChunkSize() : config.chunkSize(),
+            config.maxSpansPerChunk());
     }
 
     public void post(final BackendRequest request, final byte[] notification)

@@ -42,8 +42,7 @@ final class TcpRequest implements BackendRequest
         final String peer,
         final TransferSink sink,
         final int chunkSize,
-        final int maxPieces,
-        final long tailBytes)
+        final int maxPieces)
     {
         this.op = op;
         this.peer = peer;
@@ -59,11 +58,6 @@ final class TcpRequest implements BackendRequest
         int chunkFirst = 0;
         long chunkBytes = 0;
         long total = 0;
-        // a transfer larger than its tail ends in quarter-size chunks: the paths finish together within a quarter
-        // chunk instead of a whole one when their rates differ
-        final long requestBytes = local.totalBytes();
-        final long tailStart = requestBytes > tailBytes && tailBytes > 0 ? requestBytes - tailBytes : Long.MAX_VALUE;
-        final int tailChunk = Math.min(chunkSize, Math.max(64 * 1024, chunkSize / 4));
         for (int s = 0; s < local.count(); s++)
         {
             final TcpRegion region = (TcpRegion)local.handle(s);
@@ -73,17 +67,13 @@ final class TcpRequest implements BackendRequest
             long left = local.length(s);
             while (left > 0)
             {
-                final long chunkStart = total - chunkBytes;
-                // a chunk in the tail is small; one before it stops where the tail starts
-                final long limit = chunkStart >= tailStart ? tailChunk : Math.min(chunkSize, tailStart - chunkStart);
-                if (pieces - chunkFirst == maxPieces || chunkBytes >= limit)
+                if (pieces - chunkFirst == maxPieces || chunkBytes == chunkSize)
                 {
                     made.add(new Chunk(this, chunkFirst, pieces - chunkFirst, chunkBytes));
                     chunkFirst = pieces;
                     chunkBytes = 0;
-                    continue;
                 }
-                final int take = (int)Math.min(left, limit - chunkBytes);
+                final int take = (int)Math.min(left, chunkSize - chunkBytes);
                 if (pieces == lr.length)
                 {
                     final int n = lr.length * 2;
