@@ -29,10 +29,8 @@ final class Path
     final String description;
     long inflightBytes;
     long bytesAcked;
-    /** Delivery rate estimate in bytes per nanosecond (windowed maximum of per-ack samples); 0 before the first ack. */
+    /** Delivery rate estimate in bytes per nanosecond (EWMA of per-ack samples); 0 before the first ack. */
     double deliveryRate;
-    private final double[] rateSamples = new double[8];
-    private int rateNext;
     long lastAckNs;
     /** Whether chunks stayed in flight since the last ack (then the next ack's spacing measures the rate). */
     boolean backlogged;
@@ -81,16 +79,8 @@ final class Path
         final long interval = backlogged && 0 != lastAckNs ? nowNs - lastAckNs : nowNs - c.sentNs;
         if (interval > 0)
         {
-            // the highest of the last few samples: what the path can deliver, not what a burst of competing
-            // traffic left it at one moment
-            rateSamples[rateNext] = (double)c.bytes / interval;
-            rateNext = (rateNext + 1) % rateSamples.length;
-            double max = 0;
-            for (final double r : rateSamples)
-            {
-                max = Math.max(max, r);
-            }
-            deliveryRate = max;
+            final double sample = (double)c.bytes / interval;
+            deliveryRate = 0 == deliveryRate ? sample : deliveryRate + (sample - deliveryRate) / 8;
         }
         lastAckNs = nowNs;
         backlogged = inflightBytes > 0;
