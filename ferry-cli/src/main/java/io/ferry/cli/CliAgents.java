@@ -42,19 +42,9 @@ final class CliAgents
     }
 
     /**
-     * An agent for one side of a two-process run: named exactly, reachable from other hosts.
+     * An agent for one side of a two-process run: named exactly (peers may look it up by name in etcd),
+     * reachable from other hosts.
      *
-     * @param name         the agent name (peers may look it up by name in etcd).
-     * @param backend      TCP or CUDA.
-     * @param metadataPort the metadata listener's port (0: any), or -1 for none.
-     * @return a builder to finish.
-     */
-    static AgentConfig.Builder networked(final String name, final String backend, final int metadataPort)
-    {
-        return networked(name, backend, metadataPort, Map.of());
-    }
-
-    /**
      * @param name         the agent name.
      * @param backend      the backend.
      * @param metadataPort the metadata listener's port (0: any), or -1 for none.

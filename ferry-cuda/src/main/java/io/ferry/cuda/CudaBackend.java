@@ -198,7 +198,6 @@ final class CudaBackend implements Backend
     public void deregister(final MemoryHandle handle)
     {
         final CudaRegion r = (CudaRegion)handle;
-        r.live = false;
         if (r.pinned)
         {
             synchronized (pins)

@@ -13,11 +13,6 @@ import java.lang.foreign.MemorySegment;
  */
 public final class CudaDeviceMemory implements DeviceMemory
 {
-    private static Contexts contexts()
-    {
-        return Contexts.shared();
-    }
-
     public MemoryKind kind()
     {
         return MemoryKind.VRAM;
@@ -30,12 +25,12 @@ public final class CudaDeviceMemory implements DeviceMemory
 
     public void checkRegion(final long address, final long length, final long device)
     {
-        contexts().checkRegion(address, length, device);
+        Contexts.shared().checkRegion(address, length, device);
     }
 
     public Staging openStaging(final long bytes)
     {
-        return new Lane(contexts(), bytes);
+        return new Lane(Contexts.shared(), bytes);
     }
 
     /** A pinned buffer and a non-blocking stream per device, made on first use. */

@@ -67,7 +67,6 @@ public final class CudaDriver
     private final MethodHandle cuMemHostUnregister;
     private final MethodHandle cuMemcpyAsync;
     private final MethodHandle cuMemcpy;
-    private final MethodHandle cuMemsetD8;
     private final MethodHandle cuStreamCreate;
     private final MethodHandle cuStreamDestroy;
     private final MethodHandle cuStreamSynchronize;
@@ -125,7 +124,6 @@ public final class CudaDriver
         cuMemcpyAsync = b.bind("cuMemcpyAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG,
             ADDRESS));
         cuMemcpy = b.bind("cuMemcpy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-        cuMemsetD8 = b.bind("cuMemsetD8_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_BYTE, JAVA_LONG));
         cuStreamCreate = b.bind("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         cuStreamDestroy = b.bind("cuStreamDestroy_v2", iP);
         cuStreamSynchronize = b.bind("cuStreamSynchronize", iP);
@@ -497,18 +495,6 @@ public final class CudaDriver
         catch (final Throwable t)
         {
             throw wrap(t, "cuMemcpy");
-        }
-    }
-
-    void memset(final long dst, final byte value, final long bytes)
-    {
-        try
-        {
-            check((int)cuMemsetD8.invokeExact(dst, value, bytes), "cuMemsetD8_v2");
-        }
-        catch (final Throwable t)
-        {
-            throw wrap(t, "cuMemsetD8_v2");
         }
     }
 

@@ -19,7 +19,6 @@ final class CudaRegion implements MemoryHandle
     /** The region's offset from its allocation's base. */
     final long allocationOffset;
     final boolean pinned;
-    volatile boolean live = true;
 
     CudaRegion(final MemoryKind kind, final long address, final long length, final int device, final byte[] ipcHandle,
         final long allocationOffset, final boolean pinned)

@@ -22,11 +22,6 @@ public final class VramBuffer implements AutoCloseable
         this.size = size;
     }
 
-    private static Contexts contexts()
-    {
-        return Contexts.shared();
-    }
-
     /**
      * @return why VRAM cannot be allocated on this host, or null when it can.
      */
@@ -49,7 +44,7 @@ public final class VramBuffer implements AutoCloseable
         {
             throw new FerryException(io.ferry.ErrorCode.NOT_SUPPORTED, "no VRAM here: " + why);
         }
-        final Contexts c = contexts();
+        final Contexts c = Contexts.shared();
         if (device < 0 || device >= c.deviceCount() || bytes <= 0)
         {
             throw FerryException.invalid("cannot allocate " + bytes + " B on cuda:" + device + " (this host has " +
@@ -92,7 +87,7 @@ public final class VramBuffer implements AutoCloseable
     public void copyFrom(final MemorySegment src, final long offset)
     {
         check(offset, src.byteSize());
-        contexts().makeCurrent(device);
+        Contexts.shared().makeCurrent(device);
         CudaDriver.load().memcpy(address + offset, src.address(), src.byteSize());
     }
 
@@ -105,7 +100,7 @@ public final class VramBuffer implements AutoCloseable
     public void copyTo(final MemorySegment dst, final long offset)
     {
         check(offset, dst.byteSize());
-        contexts().makeCurrent(device);
+        Contexts.shared().makeCurrent(device);
         CudaDriver.load().memcpy(dst.address(), address + offset, dst.byteSize());
     }
 
@@ -126,7 +121,7 @@ public final class VramBuffer implements AutoCloseable
         if (!closed)
         {
             closed = true;
-            contexts().makeCurrent(device);
+            Contexts.shared().makeCurrent(device);
             CudaDriver.load().memFree(address);
         }
     }

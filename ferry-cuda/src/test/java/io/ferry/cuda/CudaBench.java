@@ -150,8 +150,7 @@ public final class CudaBench
                 {
                     agent.register(MemoryKind.VRAM, List.of(Region.ofAddress(mine, bytes, 0)));
                     final String name = agent.loadRemoteMetadata(peer.metadata);
-                    final long theirs = io.ferry.metadata.MetadataCodec.decode(peer.metadata).regions().getFirst()
-                        .address();
+                    final long theirs = agent.peerRegions(name, MemoryKind.VRAM).address(0);
                     final Transfer read = agent.createTransfer(TransferOp.READ, vram(mine, bytes, 0),
                         vram(theirs, bytes, peerDevice), name, TransferOptions.NONE);
                     final Transfer write = agent.createTransfer(TransferOp.WRITE, vram(mine, bytes, 0),
@@ -188,8 +187,7 @@ public final class CudaBench
                 agent.register(mk, List.of(vram ? Region.ofAddress(local, bytes, 0) :
                     Region.of(java.lang.foreign.MemorySegment.ofAddress(local).reinterpret(bytes))));
                 final String name = agent.loadRemoteMetadata(peer.metadata);
-                final long theirs = io.ferry.metadata.MetadataCodec.decode(peer.metadata).regions().getFirst()
-                    .address();
+                final long theirs = agent.peerRegions(name, mk).address(0);
                 final DescList l = DescList.of(mk, new MemoryDesc(local, bytes, 0));
                 final DescList r = DescList.of(mk, new MemoryDesc(theirs, bytes, 0));
                 final Transfer write = agent.createTransfer(TransferOp.WRITE, l, r, name, TransferOptions.NONE);

@@ -43,7 +43,7 @@ class CudaIpcTest
             agent.register(MemoryKind.VRAM, List.of(Region.ofAddress(mine, SIZE, 0)));
             final String name = agent.loadRemoteMetadata(peer.metadata);
             final DescList local = DescList.of(MemoryKind.VRAM, new MemoryDesc(mine, SIZE, 0));
-            final long theirs = io.ferry.metadata.MetadataCodec.decode(peer.metadata).regions().getFirst().address();
+            final long theirs = agent.peerRegions(name, MemoryKind.VRAM).address(0);
             final DescList remote = DescList.of(MemoryKind.VRAM, new MemoryDesc(theirs, SIZE, peerDevice));
 
             final Transfer read = agent.createTransfer(TransferOp.READ, local, remote, name, TransferOptions.NONE);

@@ -44,7 +44,7 @@ class CudaTcpTest
         {
             agent.register(MemoryKind.VRAM, List.of(Region.ofAddress(mine, SIZE, 0)));
             final String name = agent.loadRemoteMetadata(peer.metadata);
-            final long theirs = io.ferry.metadata.MetadataCodec.decode(peer.metadata).regions().getFirst().address();
+            final long theirs = agent.peerRegions(name, MemoryKind.VRAM).address(0);
 
             final Transfer read = agent.createTransfer(TransferOp.READ, DescList.of(MemoryKind.VRAM,
                 new MemoryDesc(mine, SIZE, 0)), DescList.of(MemoryKind.VRAM, new MemoryDesc(theirs, SIZE, peerDevice)),

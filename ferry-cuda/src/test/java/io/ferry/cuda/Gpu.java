@@ -11,7 +11,6 @@ import java.util.zip.CRC32C;
  */
 public final class Gpu
 {
-    private static Contexts contexts;
 
     private Gpu()
     {
@@ -24,10 +23,6 @@ public final class Gpu
     {
         final String why = new CudaBackendProvider().unavailableReason();
         Assumptions.assumeTrue(null == why, () -> "GPU test skipped: " + why);
-        if (null == contexts)
-        {
-            contexts = Contexts.shared();
-        }
         return CudaDriver.load();
     }
 
@@ -36,7 +31,7 @@ public final class Gpu
      */
     public static int devices()
     {
-        return contexts.deviceCount();
+        return Contexts.shared().deviceCount();
     }
 
     /**
@@ -46,7 +41,7 @@ public final class Gpu
      */
     public static long alloc(final int device, final long bytes)
     {
-        contexts.makeCurrent(device);
+        Contexts.shared().makeCurrent(device);
         return CudaDriver.load().memAlloc(bytes);
     }
 
@@ -56,7 +51,7 @@ public final class Gpu
      */
     public static void free(final int device, final long pointer)
     {
-        contexts.makeCurrent(device);
+        Contexts.shared().makeCurrent(device);
         CudaDriver.load().memFree(pointer);
     }
 
@@ -67,7 +62,7 @@ public final class Gpu
      */
     public static void upload(final int device, final long dst, final MemorySegment src)
     {
-        contexts.makeCurrent(device);
+        Contexts.shared().makeCurrent(device);
         CudaDriver.load().memcpy(dst, src.address(), src.byteSize());
     }
 
@@ -78,7 +73,7 @@ public final class Gpu
      */
     public static void download(final int device, final MemorySegment dst, final long src)
     {
-        contexts.makeCurrent(device);
+        Contexts.shared().makeCurrent(device);
         CudaDriver.load().memcpy(dst.address(), src, dst.byteSize());
     }
 

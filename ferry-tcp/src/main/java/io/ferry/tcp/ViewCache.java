@@ -26,11 +26,6 @@ final class ViewCache
     private int pieces;
     private long frameBytes;
 
-    ViewCache(final int slots)
-    {
-        this(slots, null);
-    }
-
     /**
      * @param slots  the most I/O vector entries a frame needs.
      * @param device host access to device memory, for regions in VRAM (null: DRAM only).
