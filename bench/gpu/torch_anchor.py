@@ -7,12 +7,18 @@ import time
 
 import torch
 
-WARMUP, ITERATIONS = 3, 15
+WARMUP, ITERATIONS, WARMUP_S = 3, 31, 1.0  # as CudaBench: at least 1 s and 3 iterations of warm-up
 
 
 def gbps(fn, nbytes):
     samples = []
-    for i in range(WARMUP + ITERATIONS):
+    start = time.perf_counter()
+    warm = 0
+    while warm < WARMUP or time.perf_counter() - start < WARMUP_S:
+        fn()
+        torch.cuda.synchronize()
+        warm += 1
+    for i in range(WARMUP, WARMUP + ITERATIONS):
         torch.cuda.synchronize()
         start = time.perf_counter_ns()
         fn()

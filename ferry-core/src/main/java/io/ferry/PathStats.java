@@ -11,8 +11,10 @@ package io.ferry;
  * @param inflightBytes  bytes sent and not yet acknowledged.
  * @param smoothedRttNs  smoothed round-trip time of its chunks (0 before the first).
  * @param bytesAcked     payload bytes acknowledged so far.
+ * @param deliveryBytesPerSecond the path's current delivery-rate estimate (0 when it has none), from which
+ *                       the backend decides which path a chunk goes to.
  */
 public record PathStats(String backend, String peer, int path, boolean alive, long windowBytes, long inflightBytes,
-    long smoothedRttNs, long bytesAcked)
+    long smoothedRttNs, long bytesAcked, long deliveryBytesPerSecond)
 {
 }

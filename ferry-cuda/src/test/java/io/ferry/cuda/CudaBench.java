@@ -21,8 +21,11 @@ import java.util.List;
  */
 public final class CudaBench
 {
+    /** Warm-up runs for at least this long (and at least {@link #WARMUP} iterations), so the JIT has compiled
+     * the data path of both processes before timing starts, as it has in a server that moves blocks all day. */
+    private static final long WARMUP_NS = 1_000_000_000L;
     private static final int WARMUP = 3;
-    private static final int ITERATIONS = 15;
+    private static final int ITERATIONS = 31;
 
     private CudaBench()
     {
@@ -35,12 +38,27 @@ public final class CudaBench
         return s[s.length / 2];
     }
 
+    /** Runs {@code step} until the warm-up time and count have both passed. */
+    private static void warmUp(final Runnable step)
+    {
+        final long start = System.nanoTime();
+        for (int i = 0; i < WARMUP || System.nanoTime() - start < WARMUP_NS; i++)
+        {
+            step.run();
+        }
+    }
+
     private static double time(final Transfer t, final long bytes)
     {
         final double[] gbps = new double[ITERATIONS];
         final double[] post = new double[ITERATIONS];
         final double[] xfer = new double[ITERATIONS];
-        for (int i = 0; i < WARMUP + ITERATIONS; i++)
+        warmUp(() ->
+        {
+            t.post();
+            t.await(Duration.ofSeconds(60));
+        });
+        for (int i = WARMUP; i < WARMUP + ITERATIONS; i++)
         {
             final long start = System.nanoTime();
             t.post();
@@ -64,7 +82,12 @@ public final class CudaBench
         c.makeCurrent(0);
         final java.lang.foreign.MemorySegment stream = c.stream(0);
         final double[] gbps = new double[ITERATIONS];
-        for (int i = 0; i < WARMUP + ITERATIONS; i++)
+        warmUp(() ->
+        {
+            d.memcpyAsync(dst, src, bytes, stream);
+            d.streamSynchronize(stream);
+        });
+        for (int i = WARMUP; i < WARMUP + ITERATIONS; i++)
         {
             final long start = System.nanoTime();
             d.memcpyAsync(dst, src, bytes, stream);
@@ -78,7 +101,7 @@ public final class CudaBench
         final double[] launch = new double[ITERATIONS];
         final double[] withEvent = new double[ITERATIONS];
         final java.lang.foreign.MemorySegment event = d.eventCreate();
-        for (int i = 0; i < WARMUP + ITERATIONS; i++)
+        for (int i = 0; i < WARMUP + ITERATIONS; i++) // the loop above warmed the calls
         {
             final long start = System.nanoTime();
             d.memcpyAsync(dst, src, bytes, stream);

@@ -66,6 +66,8 @@ public final class FerryMetrics implements AgentObserver, AutoCloseable
         pathGauge("ferry_path_inflight_bytes", "Unacknowledged bytes on a backend path", p -> p.inflightBytes());
         pathGauge("ferry_path_rtt_seconds", "Smoothed chunk round-trip time of a backend path",
             p -> p.smoothedRttNs() / 1e9);
+        pathGauge("ferry_path_delivery_bytes_per_second", "Delivery-rate estimate of a backend path (0: none)",
+            p -> p.deliveryBytesPerSecond());
         pathGauge("ferry_path_up", "1 while a backend path is connected", p -> p.alive() ? 1 : 0);
     }
 

@@ -19,6 +19,9 @@ final class Chunk
 
     long id;
     long sentNs;
+    /** The path's delivered bytes and time of latest delivery when this chunk was sent (see DeliveryRate). */
+    long deliveredAtSend;
+    long deliveredNsAtSend;
     int crcRetries;
     int post;
 

@@ -29,11 +29,7 @@ final class Path
     final String description;
     long inflightBytes;
     long bytesAcked;
-    /** Delivery rate estimate in bytes per nanosecond (EWMA of per-ack samples); 0 before the first ack. */
-    double deliveryRate;
-    long lastAckNs;
-    /** Whether chunks stayed in flight since the last ack (then the next ack's spacing measures the rate). */
-    boolean backlogged;
+    private final DeliveryRate deliveryRate = new DeliveryRate();
     volatile boolean dead;
 
     private final ByteBuffer txHeader;
@@ -69,32 +65,40 @@ final class Path
         receiver.start();
     }
 
-    /**
-     * The delivery-rate sample of an ack (under the link's lock): while the path stays backlogged, acks leave the
-     * bottleneck one chunk apart, so their spacing measures its rate; after an idle spell, the chunk's own time
-     * from send to ack stands in (a lower bound).
-     */
+    /** A chunk of this path leaves its queue to be written (under the link's lock). */
+    void onSent(final long nowNs, final Chunk c)
+    {
+        c.sentNs = nowNs;
+        deliveryRate.onSend(nowNs, unacked.peekFirst() != c);
+        c.deliveredAtSend = deliveryRate.delivered();
+        c.deliveredNsAtSend = deliveryRate.deliveredNs();
+    }
+
+    /** The delivery-rate sample of an ack (under the link's lock). */
     void onDelivered(final long nowNs, final Chunk c)
     {
-        final long interval = backlogged && 0 != lastAckNs ? nowNs - lastAckNs : nowNs - c.sentNs;
-        if (interval > 0)
-        {
-            final double sample = (double)c.bytes / interval;
-            deliveryRate = 0 == deliveryRate ? sample : deliveryRate + (sample - deliveryRate) / 8;
-        }
-        lastAckNs = nowNs;
-        backlogged = inflightBytes > 0;
+        deliveryRate.onAck(nowNs, c.bytes, c.deliveredAtSend, c.deliveredNsAtSend);
     }
 
     /**
+     * @param nowNs the time now.
+     * @return the path's delivery-rate estimate in bytes per nanosecond; 0 when it has none (or a stale one).
+     */
+    double deliveryRate(final long nowNs)
+    {
+        return deliveryRate.rate(nowNs, inflightBytes);
+    }
+
+    /**
+     * @param nowNs       the time now.
      * @param bytes       a chunk's size.
-     * @param defaultRate the rate to assume before this path has measured its own.
+     * @param defaultRate the rate to assume while this path has no (fresh) estimate of its own.
      * @return when a chunk given to this path now is expected to be delivered, in nanoseconds from now.
      */
-    double expectedCompletionNs(final long bytes, final double defaultRate)
+    double expectedCompletionNs(final long nowNs, final long bytes, final double defaultRate)
     {
-        final double rate = deliveryRate > 0 ? deliveryRate : defaultRate;
-        return (inflightBytes + bytes) / rate;
+        final double rate = deliveryRate(nowNs);
+        return (inflightBytes + bytes) / (rate > 0 ? rate : defaultRate);
     }
 
     long room()

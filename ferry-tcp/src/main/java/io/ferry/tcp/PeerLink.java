@@ -393,7 +393,7 @@ final class PeerLink
                 return null;
             }
             p.sendQueue.pollFirst();
-            c.sentNs = System.nanoTime();
+            p.onSent(System.nanoTime(), c);
             return c;
         }
         finally
@@ -442,10 +442,11 @@ final class PeerLink
         // rate and the bytes already in flight on it (earliest completion first, as MPTCP's ECF): a congested link
         // gets its share of a transfer, not an equal one, so the transfer does not wait on its slowest path. When
         // that path has no room the chunk waits for it rather than taking a slower one (an ack on it is due).
+        final long now = System.nanoTime();
         double fastest = 0;
         for (final Path p : paths)
         {
-            fastest = Math.max(fastest, p.deliveryRate);
+            fastest = Math.max(fastest, p.deliveryRate(now));
         }
         final double assumed = fastest > 0 ? fastest : 1.0;
         Path best = null;
@@ -458,7 +459,7 @@ final class PeerLink
             {
                 continue;
             }
-            final double ect = p.expectedCompletionNs(c.bytes, assumed);
+            final double ect = p.expectedCompletionNs(now, c.bytes, assumed);
             if (ect < bestEct)
             {
                 best = p;
@@ -489,7 +490,7 @@ final class PeerLink
                 return null;
             }
             final Chunk c = p.sendQueue.pollFirst();
-            c.sentNs = System.nanoTime();
+            p.onSent(System.nanoTime(), c);
             return c;
         }
         finally
@@ -930,6 +931,7 @@ final class PeerLink
     List<io.ferry.PathStats> stats()
     {
         final List<io.ferry.PathStats> out = new ArrayList<>();
+        final long now = System.nanoTime();
         lock.lock();
         try
         {
@@ -939,7 +941,8 @@ final class PeerLink
                 for (final Path p : ps)
                 {
                     out.add(new io.ferry.PathStats(TcpBackendProvider.NAME, peer, p.index, !p.dead,
-                        p.controller.windowBytes(), p.inflightBytes, p.controller.smoothedRttNs(), p.bytesAcked));
+                        p.controller.windowBytes(), p.inflightBytes, p.controller.smoothedRttNs(), p.bytesAcked,
+                        (long)(p.deliveryRate(now) * 1e9)));
                 }
             }
         }
