@@ -40,10 +40,14 @@ public interface DeviceMemory
     /**
      * A pinned host buffer and a private copy queue (a stream per device): copies are queued, then
      * {@link #await()} waits for all of them, so a frame of many pieces costs one wait; lanes of different
-     * threads copy concurrently.
+     * threads copy concurrently. {@link #mark()} and {@link #awaitMark(int)} wait for a prefix of the queued copies,
+     * so that a caller can send the first part of the buffer while the device still fills the rest.
      */
     interface Staging extends AutoCloseable
     {
+        /** The most marks that may be outstanding (made and not yet waited for by {@link #await()}). */
+        int MAX_MARKS = 64;
+
         /**
          * @return the pinned host buffer.
          */
@@ -68,6 +72,20 @@ public interface DeviceMemory
          * @param length       bytes.
          */
         void toDevice(long device, long bufferOffset, long dst, long length);
+
+        /**
+         * Marks the copies queued so far.
+         *
+         * @return the mark's number (consecutive numbers for consecutive marks).
+         */
+        int mark();
+
+        /**
+         * Waits until every copy queued before the mark is done (later ones may still run).
+         *
+         * @param mark what {@link #mark()} returned, one of the latest {@link #MAX_MARKS}.
+         */
+        void awaitMark(int mark);
 
         /**
          * Waits until every queued copy is done.

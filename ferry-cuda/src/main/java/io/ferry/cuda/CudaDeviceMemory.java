@@ -42,6 +42,13 @@ public final class CudaDeviceMemory implements DeviceMemory
         private final MemorySegment buffer;
         private final MemorySegment[] streams;
         private final boolean[] queued;
+        /** Per device: copies queued since the last mark. */
+        private final boolean[] sinceMark;
+        /** Per device and mark slot: the event a mark records (made on first use). */
+        private final MemorySegment[][] markEvents;
+        /** Per mark slot: the devices whose streams the mark recorded an event on (bit d). */
+        private final long[] markDevices = new long[MAX_MARKS];
+        private int nextMark;
         private int current = -1;
 
         Lane(final Contexts contexts, final long bytes)
@@ -49,6 +56,8 @@ public final class CudaDeviceMemory implements DeviceMemory
             this.contexts = contexts;
             this.streams = new MemorySegment[contexts.deviceCount()];
             this.queued = new boolean[streams.length];
+            this.sinceMark = new boolean[streams.length];
+            this.markEvents = new MemorySegment[streams.length][];
             buffer = arena.allocate(bytes, 4096);
             contexts.makeCurrent(0);
             try
@@ -70,11 +79,7 @@ public final class CudaDeviceMemory implements DeviceMemory
         private MemorySegment stream(final long device)
         {
             final int d = (int)device;
-            if (current != d)
-            {
-                contexts.makeCurrent(d);
-                current = d;
-            }
+            makeCurrent(d);
             MemorySegment s = streams[d];
             if (null == s)
             {
@@ -82,7 +87,60 @@ public final class CudaDeviceMemory implements DeviceMemory
                 streams[d] = s;
             }
             queued[d] = true;
+            sinceMark[d] = true;
             return s;
+        }
+
+        private void makeCurrent(final int d)
+        {
+            if (current != d)
+            {
+                contexts.makeCurrent(d);
+                current = d;
+            }
+        }
+
+        public int mark()
+        {
+            final int m = nextMark++;
+            final int slot = m & (MAX_MARKS - 1);
+            long devices = 0;
+            for (int d = 0; d < streams.length; d++)
+            {
+                if (sinceMark[d])
+                {
+                    makeCurrent(d);
+                    if (null == markEvents[d])
+                    {
+                        markEvents[d] = new MemorySegment[MAX_MARKS];
+                    }
+                    MemorySegment e = markEvents[d][slot];
+                    if (null == e)
+                    {
+                        e = driver.eventCreate();
+                        markEvents[d][slot] = e;
+                    }
+                    driver.eventRecord(e, streams[d]);
+                    devices |= 1L << d;
+                    sinceMark[d] = false;
+                }
+            }
+            markDevices[slot] = devices;
+            return m;
+        }
+
+        public void awaitMark(final int mark)
+        {
+            final int slot = mark & (MAX_MARKS - 1);
+            final long devices = markDevices[slot];
+            for (int d = 0; d < streams.length; d++)
+            {
+                if (0 != (devices & (1L << d)))
+                {
+                    makeCurrent(d);
+                    driver.eventSynchronize(markEvents[d][slot]);
+                }
+            }
         }
 
         public void toHost(final long device, final long src, final long bufferOffset, final long length)
@@ -101,11 +159,7 @@ public final class CudaDeviceMemory implements DeviceMemory
             {
                 if (queued[d])
                 {
-                    if (current != d)
-                    {
-                        contexts.makeCurrent(d);
-                        current = d;
-                    }
+                    makeCurrent(d);
                     driver.streamSynchronize(streams[d]);
                     queued[d] = false;
                 }
@@ -124,6 +178,18 @@ public final class CudaDeviceMemory implements DeviceMemory
                         contexts.makeCurrent(d);
                         driver.streamDestroy(streams[d]);
                         streams[d] = null;
+                    }
+                    if (null != markEvents[d])
+                    {
+                        contexts.makeCurrent(d);
+                        for (final MemorySegment e : markEvents[d])
+                        {
+                            if (null != e)
+                            {
+                                driver.eventDestroy(e);
+                            }
+                        }
+                        markEvents[d] = null;
                     }
                 }
                 contexts.makeCurrent(0);

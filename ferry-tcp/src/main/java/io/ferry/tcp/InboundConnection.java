@@ -27,6 +27,7 @@ final class InboundConnection implements Runnable
     private final ByteBuffer header = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED);
     private final ByteBuffer spans = ByteBuffer.allocateDirect(Frames.MAX_SPANS * Frames.SPAN_LENGTH);
     private final ByteBuffer reply = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED + 1024);
+    private final ByteBuffer[] replyPair = new ByteBuffer[2];
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
     private final ViewCache views;
     private final Map<Long, Boolean> seenNotifications = new LinkedHashMap<>(64, 0.75f, false)
@@ -233,6 +234,12 @@ final class InboundConnection implements Runnable
         final int iov = fillViews(count, table);
         if (write)
         {
+            if (0 == (flags & Frames.FLAG_CRC) && views.wholeFrameStaged(payload))
+            {
+                StagedPipeline.read(channel, views, payload); // VRAM spans: device copies overlap the reads
+                sendReply(Frames.ACK, id, Frames.OK, "");
+                return true;
+            }
             Channels.readFully(channel, views.iov, 1, iov, payload);
             if (0 != (flags & Frames.FLAG_CRC) && views.checksum(iov) != expectedCrc)
             {
@@ -248,13 +255,20 @@ final class InboundConnection implements Runnable
             sendReply(Frames.ACK, id, Frames.OK, "");
             return true;
         }
-        if (views.staged())
+        final boolean useCrc = 0 != (flags & Frames.FLAG_CRC) || backend.config.crc32c();
+        final boolean pipelined = !useCrc && views.wholeFrameStaged(total);
+        if (views.staged() && !pipelined)
         {
             views.stageToHost();
         }
-        final boolean useCrc = 0 != (flags & Frames.FLAG_CRC) || backend.config.crc32c();
         reply.clear();
         Frames.putHeader(reply, Frames.READ_DATA, (int)(Frames.REPLY_FIXED + total), id);
+        if (pipelined)
+        {
+            reply.putShort(Frames.OK).putShort((short)0).putInt(0).flip();
+            StagedPipeline.write(channel, reply, views, total, replyPair); // VRAM spans: copies overlap the send
+            return true;
+        }
         reply.putShort(Frames.OK).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(useCrc ? views.checksum(iov) : 0).flip();
         views.iov[0] = reply;
         Channels.writeFully(channel, views.iov, iov + 1);

@@ -35,6 +35,7 @@ final class Path
     private final ByteBuffer txHeader;
     private final ByteBuffer rxHeader = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
     private final ViewCache txViews;
+    private final ByteBuffer[] txPair = new ByteBuffer[2];
     private final ViewCache rxViews;
     private Thread sender;
     private Thread receiver;
@@ -206,6 +207,12 @@ final class Path
         }
         if (txViews.staged())
         {
+            if (!useCrc && txViews.wholeFrameStaged(c.bytes))
+            {
+                h.flip();
+                StagedPipeline.write(channel, h, txViews, c.bytes, txPair); // device copies overlap the send
+                return;
+            }
             txViews.stageToHost(); // device pieces: copied to pinned host memory, then sent from there
         }
         if (useCrc)
@@ -285,15 +292,22 @@ final class Path
                 {
                     iov = addViews(rxViews, iov, r.localRegion[p], r.localOffset[p], r.pieceLength[p]);
                 }
-                Channels.readFully(channel, rxViews.iov, 1, iov, payload);
                 int outcome = Frames.OK;
-                if (0 != (flags & Frames.FLAG_CRC) && rxViews.checksum(iov) != expectedCrc)
+                if (0 == (flags & Frames.FLAG_CRC) && rxViews.wholeFrameStaged(payload))
                 {
-                    outcome = Frames.CRC_MISMATCH;
+                    StagedPipeline.read(channel, rxViews, payload); // device copies overlap the reads
                 }
-                else if (rxViews.staged())
+                else
                 {
-                    rxViews.stageToDevice(); // device pieces landed in pinned host memory: now into place
+                    Channels.readFully(channel, rxViews.iov, 1, iov, payload);
+                    if (0 != (flags & Frames.FLAG_CRC) && rxViews.checksum(iov) != expectedCrc)
+                    {
+                        outcome = Frames.CRC_MISMATCH;
+                    }
+                    else if (rxViews.staged())
+                    {
+                        rxViews.stageToDevice(); // device pieces landed in pinned host memory: now into place
+                    }
                 }
                 link.onReply(this, id, outcome, Frames.CRC_MISMATCH == outcome ? "READ data failed its CRC32C" : "");
             }

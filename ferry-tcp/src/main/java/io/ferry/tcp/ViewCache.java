@@ -25,6 +25,10 @@ final class ViewCache
     private final int[] pieceLength;
     private int pieces;
     private long frameBytes;
+    /** The whole staging buffer as one view, sliced by {@link #stagingSlice}. */
+    private ByteBuffer stagingView;
+    /** Pipelined staging: the first piece not yet wholly queued by {@link #queueToHost}/{@link #queueToDevice}. */
+    private int rangePiece;
 
     /**
      * @param slots  the most I/O vector entries a frame needs.
@@ -53,7 +57,85 @@ final class ViewCache
     {
         stagingUsed = 0;
         pieces = 0;
+        rangePiece = 0;
         this.frameBytes = frameBytes;
+    }
+
+    /**
+     * @param payload the frame's payload bytes.
+     * @return true when every payload byte of the frame is a device piece's, in order in the staging buffer (a
+     * frame's pieces are all on the one side's memory kind), so the payload can be pipelined slice by slice.
+     */
+    boolean wholeFrameStaged(final long payload)
+    {
+        return 0 != pieces && stagingUsed == payload;
+    }
+
+    /**
+     * Queues the copies from the device into the staging buffer of the pieces' bytes that lie in [from, to);
+     * ranges must come in order, from 0, after the frame's pieces were all set.
+     */
+    void queueToHost(final long from, final long to)
+    {
+        queueRange(true, from, to);
+    }
+
+    /** Queues the copies from the staging buffer to the device of the pieces' bytes in [from, to), in order. */
+    void queueToDevice(final long from, final long to)
+    {
+        queueRange(false, from, to);
+    }
+
+    private void queueRange(final boolean toHost, final long from, final long to)
+    {
+        while (rangePiece < pieces)
+        {
+            final long start = pieceStagingOffset[rangePiece];
+            final long end = start + pieceLength[rangePiece];
+            final long a = Math.max(start, from);
+            final long b = Math.min(end, to);
+            if (b > a)
+            {
+                final long deviceAddress = pieceDeviceAddress[rangePiece] + (a - start);
+                if (toHost)
+                {
+                    lane.toHost(pieceDevice[rangePiece], deviceAddress, a, b - a);
+                }
+                else
+                {
+                    lane.toDevice(pieceDevice[rangePiece], a, deviceAddress, b - a);
+                }
+            }
+            if (end > to)
+            {
+                return;
+            }
+            rangePiece++;
+        }
+    }
+
+    /** @return a mark of the copies queued so far (see {@link io.ferry.spi.DeviceMemory.Staging#mark()}). */
+    int markCopies()
+    {
+        return lane.mark();
+    }
+
+    /** Waits for the copies queued before a mark. */
+    void awaitCopies(final int mark)
+    {
+        lane.awaitMark(mark);
+    }
+
+    /** Waits for every queued copy. */
+    void awaitCopies()
+    {
+        lane.await();
+    }
+
+    /** @return a view of [from, to) of the staging buffer. */
+    ByteBuffer stagingSlice(final long from, final long to)
+    {
+        return stagingView.limit((int)to).position((int)from);
     }
 
     /**
@@ -92,6 +174,7 @@ final class ViewCache
         {
             lane = null;
             staging = null;
+            stagingView = null;
             l.close();
         }
     }
@@ -160,6 +243,7 @@ final class ViewCache
             final long size = Math.max(STAGING_MIN, Long.highestOneBit(Math.max(1, frameBytes - 1)) << 1);
             lane = device.openStaging(size);
             staging = new TcpRegion(0, lane.buffer().address(), size, lane.buffer());
+            stagingView = lane.buffer().asByteBuffer();
         }
         if (stagingUsed + count > staging.length)
         {

@@ -1,0 +1,200 @@
+package io.ferry.tcp;
+
+import io.ferry.MemoryKind;
+import io.ferry.spi.DeviceMemory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The staged pipeline over a real socket pair, with a fake "device" in host memory whose copies run only when a
+ * mark or the whole queue is waited for: a slice sent before its copy was waited for, or a frame acknowledged before
+ * its copies to the device ran, shows up as wrong bytes.
+ */
+@Timeout(30)
+class StagedPipelineTest
+{
+    /** Host memory posing as device memory; queued copies run lazily, in order, when waited for. */
+    private static final class LazyDevice implements DeviceMemory
+    {
+        final List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        public MemoryKind kind()
+        {
+            return MemoryKind.VRAM;
+        }
+
+        public String unavailableReason()
+        {
+            return null;
+        }
+
+        public void checkRegion(final long address, final long length, final long device)
+        {
+        }
+
+        public Staging openStaging(final long bytes)
+        {
+            final Arena arena = Arena.ofShared();
+            final MemorySegment buffer = arena.allocate(bytes, 4096);
+            return new Staging()
+            {
+                private final List<long[]> queue = new ArrayList<>(); // {src, dst, length, markAfter}
+                private int done;
+                private int marks;
+                private final List<Integer> markAt = new ArrayList<>();
+
+                public MemorySegment buffer()
+                {
+                    return buffer;
+                }
+
+                public void toHost(final long device, final long src, final long bufferOffset, final long length)
+                {
+                    queue.add(new long[] {src, buffer.address() + bufferOffset, length});
+                }
+
+                public void toDevice(final long device, final long bufferOffset, final long dst, final long length)
+                {
+                    queue.add(new long[] {buffer.address() + bufferOffset, dst, length});
+                }
+
+                public int mark()
+                {
+                    markAt.add(queue.size());
+                    return marks++;
+                }
+
+                @SuppressWarnings("restricted")
+                private void runUpTo(final int n)
+                {
+                    for (; done < n; done++)
+                    {
+                        final long[] c = queue.get(done);
+                        MemorySegment.copy(MemorySegment.ofAddress(c[0]).reinterpret(c[2]), 0,
+                            MemorySegment.ofAddress(c[1]).reinterpret(c[2]), 0, c[2]);
+                    }
+                }
+
+                public void awaitMark(final int mark)
+                {
+                    log.add("mark " + mark);
+                    runUpTo(markAt.get(mark));
+                }
+
+                public void await()
+                {
+                    log.add("await");
+                    runUpTo(queue.size());
+                }
+
+                public void close()
+                {
+                    await();
+                    arena.close();
+                }
+            };
+        }
+    }
+
+    @Test
+    void scatteredDevicePiecesCrossTheSocketIntact() throws Exception
+    {
+        final LazyDevice device = new LazyDevice();
+        final Random random = new Random(7);
+        try (Arena arena = Arena.ofShared();
+            ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+            SocketChannel out = SocketChannel.open(server.getLocalAddress());
+            SocketChannel in = server.accept())
+        {
+            final long size = 32L << 20; // room for 300 destinations 64 KiB or more apart
+            final MemorySegment src = arena.allocate(size, 4096);
+            final MemorySegment dst = arena.allocate(size, 4096);
+            for (long i = 0; i < size; i += 8)
+            {
+                src.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
+            }
+            final TcpRegion srcRegion = new TcpRegion(1, src.address(), size, 0L);
+            final TcpRegion dstRegion = new TcpRegion(2, dst.address(), size, 0L);
+            // 300 pieces of random sizes (1 B to 64 KiB) at scattered offsets; the frame's payload is their sum
+            final int pieces = 300;
+            final long[] srcOff = new long[pieces];
+            final long[] dstOff = new long[pieces];
+            final int[] len = new int[pieces];
+            long payload = 0;
+            for (int p = 0; p < pieces; p++)
+            {
+                len[p] = 1 + random.nextInt(64 * 1024);
+                srcOff[p] = random.nextLong(size - len[p]);
+                dstOff[p] = p * (size / pieces);
+                payload += len[p];
+            }
+            final ViewCache tx = new ViewCache(pieces, device);
+            final ViewCache rx = new ViewCache(pieces, device);
+            tx.begin(payload);
+            rx.begin(payload);
+            for (int p = 0; p < pieces; p++)
+            {
+                tx.set(p, srcRegion, srcOff[p], len[p]);
+                rx.set(p, dstRegion, dstOff[p], len[p]);
+            }
+            assertThat(tx.wholeFrameStaged(payload)).isTrue();
+            assertThat(StagedPipeline.sliceBytes(payload)).isEqualTo(StagedPipeline.MIN_SLICE);
+            final ByteBuffer header = ByteBuffer.allocateDirect(16).putLong(0x5EED).putLong(payload).flip();
+            final long total = payload;
+            final CompletableFuture<Void> sent = CompletableFuture.runAsync(() ->
+            {
+                try
+                {
+                    StagedPipeline.write(out, header, tx, total, new ByteBuffer[2]);
+                }
+                catch (final java.io.IOException ex)
+                {
+                    throw new java.io.UncheckedIOException(ex);
+                }
+            });
+            final ByteBuffer got = ByteBuffer.allocateDirect(16);
+            Channels.readFully(in, got);
+            assertThat(got.getLong(0)).isEqualTo(0x5EED);
+            assertThat(got.getLong(8)).isEqualTo(payload);
+            StagedPipeline.read(in, rx, payload);
+            sent.get(10, TimeUnit.SECONDS);
+            for (int p = 0; p < pieces; p++)
+            {
+                assertThat(dst.asSlice(dstOff[p], len[p]).mismatch(src.asSlice(srcOff[p], len[p])))
+                    .as("piece %d", p).isEqualTo(-1L);
+            }
+            final long slices = (payload + StagedPipeline.MIN_SLICE - 1) / StagedPipeline.MIN_SLICE;
+            assertThat(device.log).as("every slice's mark waited for in order, then one wait on the receiver")
+                .startsWith(java.util.stream.LongStream.range(0, slices).mapToObj(k -> "mark " + k)
+                    .toArray(String[]::new))
+                .endsWith("await");
+            tx.close();
+            rx.close();
+        }
+    }
+
+    @Test
+    void slicesStayFewEnoughForTheLanesMarks()
+    {
+        assertThat(StagedPipeline.sliceBytes(1)).isEqualTo(StagedPipeline.MIN_SLICE);
+        final long big = 1L << 30;
+        assertThat(big / StagedPipeline.sliceBytes(big)).isLessThanOrEqualTo(DeviceMemory.Staging.MAX_MARKS);
+        final long odd = 64L * StagedPipeline.MIN_SLICE + 1;
+        assertThat((odd + StagedPipeline.sliceBytes(odd) - 1) / StagedPipeline.sliceBytes(odd))
+            .isLessThanOrEqualTo(DeviceMemory.Staging.MAX_MARKS);
+    }
+}
