@@ -67,6 +67,10 @@ final class KvbenchCommand implements Callable<Integer>
     @Option(names = "--iterations", defaultValue = "5", description = "requests moved (default ${DEFAULT-VALUE}).")
     int iterations;
 
+    @Option(names = "--warmup", defaultValue = "2",
+        description = "requests moved first and not timed (default ${DEFAULT-VALUE}).")
+    int warmup;
+
     @Option(names = "--dry-run", description = "print the sizes, move nothing.")
     boolean dryRun;
 
@@ -83,6 +87,10 @@ final class KvbenchCommand implements Callable<Integer>
             if (!"push".equals(mode) && !"pull".equals(mode))
             {
                 throw new IllegalArgumentException("--mode must be push or pull, got '" + mode + "'");
+            }
+            if (warmup < 0)
+            {
+                throw new IllegalArgumentException("--warmup must not be negative");
             }
             if (iterations < 1)
             {
@@ -191,11 +199,14 @@ final class KvbenchCommand implements Callable<Integer>
                 t = decode.transfer(TransferOp.READ, local, dIdx, remote, pIdx, TransferOptions.NONE);
             }
             final long[] nanos = new long[iterations];
-            for (int i = 0; i < iterations; i++)
+            for (int i = -warmup; i < iterations; i++)
             {
                 t.post();
                 t.await(Duration.ofMinutes(5));
-                nanos[i] = t.telemetry().transferDuration().toNanos();
+                if (i >= 0)
+                {
+                    nanos[i] = t.telemetry().transferDuration().toNanos();
+                }
                 if (push)
                 {
                     decode.awaitNotification(Duration.ofSeconds(30));
@@ -205,9 +216,9 @@ final class KvbenchCommand implements Callable<Integer>
             final long median = nanos[iterations / 2];
             final boolean ok = verify(p.contents(), d.contents(), regions, blocks, desc);
             out.printf(Locale.ROOT, "%s %s -> %s over %s: %d descriptors (%d after merging), median %.2f ms per request " +
-                "(%d runs), %.2f GB/s; every byte %s%n", push ? "push (WRITE)" : "pull (READ)", p.kind(), d.kind(),
+                "(%d runs after %d warm-up), %.2f GB/s; every byte %s%n", push ? "push (WRITE)" : "pull (READ)", p.kind(), d.kind(),
                 backend,
-                n, t.descriptorCount(), median / 1e6, iterations, s.bytesPerRank() / (median / 1e9) / 1e9,
+                n, t.descriptorCount(), median / 1e6, iterations, warmup, s.bytesPerRank() / (median / 1e9) / 1e9,
                 ok ? "verified" : "MISMATCHED");
             out.flush();
             return ok ? 0 : 1;

@@ -56,9 +56,10 @@ class KvbenchCommandTest
         assertThat(push.out()).contains("push (WRITE) DRAM -> DRAM over LOCAL").contains("1024 descriptors")
             .contains("verified");
         final CliRun pull = CliRun.of("kvbench", "--model", "deepseek-v3", "--tokens", "64", "--mode", "pull", "--backend",
-            "TCP", "--iterations", "2");
+            "TCP", "--iterations", "2", "--warmup", "1");
         assertThat(pull.exit()).as(pull.err()).isZero();
-        assertThat(pull.out()).contains("pull (READ) DRAM -> DRAM over TCP").contains("verified");
+        assertThat(pull.out()).contains("pull (READ) DRAM -> DRAM over TCP").contains("(2 runs after 1 warm-up)")
+            .contains("verified");
     }
 
     @Test
@@ -67,6 +68,7 @@ class KvbenchCommandTest
         for (final String[] args : new String[][] {
             {"kvbench", "--model", "gpt-5"},
             {"kvbench", "--tokens", "0"},
+            {"kvbench", "--warmup", "-1"},
             {"kvbench", "--tp", "3", "--model", "llama-3.1-8b"},
             {"kvbench", "--dtype", "int3"},
             {"kvbench", "--mode", "sideways"},
