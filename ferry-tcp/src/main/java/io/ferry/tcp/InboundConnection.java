@@ -311,6 +311,9 @@ final class InboundConnection implements Runnable
         b.position(b.position() + reasonLength);
         final byte[] payload = new byte[b.remaining()];
         b.get(payload);
+        // acknowledged before the application hears of it: an application that closes its agent on a notification
+        // (a target told "done") must not cut the sender off before the sender learns the notification arrived
+        sendReply(Frames.ACK, id, Frames.OK, "");
         if (null == seenNotifications.put(id, Boolean.TRUE))
         {
             if (Frames.NOTIFY_FAILURE == kind)
@@ -322,7 +325,6 @@ final class InboundConnection implements Runnable
                 backend.context.deliverNotification(initiator, payload);
             }
         }
-        sendReply(Frames.ACK, id, Frames.OK, "");
         return true;
     }
 

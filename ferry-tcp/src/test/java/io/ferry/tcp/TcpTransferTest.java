@@ -150,6 +150,43 @@ class TcpTransferTest
     }
 
     @Test
+    void aTargetThatClosesAsSoonAsItIsNotifiedStillLetsTheTransferComplete()
+    {
+        // a bench target told "done" closes at once: the notification's ack must be on its way before that
+        final MemorySegment small = local.asSlice(0, 8);
+        for (int i = 0; i < 20; i++)
+        {
+            final Agent t = tcpAgent("closer");
+            try
+            {
+                t.register(MemoryKind.DRAM, List.of(Region.of(remote.asSlice(0, 4096))));
+                final String name = initiator.loadRemoteMetadata(t.localMetadata());
+                final Thread closer = new Thread(() ->
+                {
+                    t.awaitNotification(Duration.ofSeconds(10));
+                    t.close();
+                });
+                closer.start();
+                final Transfer x = initiator.createTransfer(TransferOp.READ, DescList.dram(small),
+                    DescList.dram(remote.asSlice(0, 8)), name, TransferOptions.notify("done".getBytes(
+                        StandardCharsets.UTF_8)));
+                x.post();
+                x.await(Duration.ofSeconds(10)); // throws REMOTE_DISCONNECT when the target's close cut it off
+                closer.join(10_000);
+                x.close();
+            }
+            catch (final InterruptedException ex)
+            {
+                throw new AssertionError(ex);
+            }
+            finally
+            {
+                t.close();
+            }
+        }
+    }
+
+    @Test
     void standaloneNotificationsAndEagerConnect()
     {
         initiator.connect(peer);
