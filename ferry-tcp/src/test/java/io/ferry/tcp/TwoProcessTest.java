@@ -9,7 +9,6 @@ import io.ferry.Region;
 import io.ferry.Transfer;
 import io.ferry.TransferOp;
 import io.ferry.TransferOptions;
-import io.ferry.metadata.MetadataCodec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -65,9 +64,9 @@ class TwoProcessTest
         assertThat(liveThreads(name)).as("threads left after close").isZero();
     }
 
-    private static long remoteBase(final PeerProcess peer)
+    private long remoteBase(final String peer)
     {
-        return MetadataCodec.decode(peer.metadata).regions().getFirst().address();
+        return agent.peerRegions(peer, MemoryKind.DRAM).address(0);
     }
 
     @Test
@@ -79,7 +78,7 @@ class TwoProcessTest
             final Path mine = dir.resolve("parent.md");
             Files.write(mine, agent.localMetadata());
             assertThat(peer.command("load " + mine, 30)).containsExactly(agent.name());
-            final long base = remoteBase(peer);
+            final long base = remoteBase(name);
             final SplittableRandom random = new SplittableRandom(17);
             for (final long size : new long[] {1, 4095, 1 << 20, 9_999_999, SIZE})
             {
@@ -136,7 +135,7 @@ class TwoProcessTest
         {
             final String name = agent.loadRemoteMetadata(peer.metadata);
             final Transfer t = agent.createTransfer(TransferOp.WRITE, DescList.dram(local),
-                DescList.builder(MemoryKind.DRAM).add(remoteBase(peer), SIZE).build(), name, null);
+                DescList.builder(MemoryKind.DRAM).add(remoteBase(name), SIZE).build(), name, null);
             agent.connect(name);
             final Thread killer = new Thread(() ->
             {
@@ -175,7 +174,7 @@ class TwoProcessTest
         {
             final String name = agent.loadRemoteMetadata(peer.metadata);
             final Transfer t = agent.createTransfer(TransferOp.WRITE, DescList.dram(local),
-                DescList.builder(MemoryKind.DRAM).add(remoteBase(peer), SIZE).build(), name, null);
+                DescList.builder(MemoryKind.DRAM).add(remoteBase(name), SIZE).build(), name, null);
             t.post();
             t.await(Duration.ofSeconds(30));
             peer.signal("STOP");
