@@ -263,13 +263,12 @@ final class InboundConnection implements Runnable
         }
         reply.clear();
         Frames.putHeader(reply, Frames.READ_DATA, (int)(Frames.REPLY_FIXED + total), id);
+        reply.putShort(Frames.OK).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(useCrc ? views.checksum(iov) : 0).flip();
         if (pipelined)
         {
-            reply.putShort(Frames.OK).putShort((short)0).putInt(0).flip();
             StagedPipeline.write(channel, reply, views, total, replyPair); // VRAM spans: copies overlap the send
             return true;
         }
-        reply.putShort(Frames.OK).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(useCrc ? views.checksum(iov) : 0).flip();
         views.iov[0] = reply;
         Channels.writeFully(channel, views.iov, iov + 1);
         return true;

@@ -149,20 +149,14 @@ final class ViewCache
     /** Before sending: copies every device piece of the frame into its place in the staging buffer. */
     void stageToHost()
     {
-        for (int i = 0; i < pieces; i++)
-        {
-            lane.toHost(pieceDevice[i], pieceDeviceAddress[i], pieceStagingOffset[i], pieceLength[i]);
-        }
+        queueToHost(0, stagingUsed);
         lane.await();
     }
 
     /** After receiving: copies every device piece of the frame from the staging buffer to the device. */
     void stageToDevice()
     {
-        for (int i = 0; i < pieces; i++)
-        {
-            lane.toDevice(pieceDevice[i], pieceStagingOffset[i], pieceDeviceAddress[i], pieceLength[i]);
-        }
+        queueToDevice(0, stagingUsed);
         lane.await();
     }
 

@@ -188,6 +188,55 @@ class StagedPipelineTest
     }
 
     @Test
+    void wholeFrameStagingWithoutThePipelineCopiesEveryPiece()
+    {
+        // the path CRC32C frames take: all pieces staged (or unstaged) at once, then one wait
+        final LazyDevice device = new LazyDevice();
+        final Random random = new Random(11);
+        try (Arena arena = Arena.ofShared())
+        {
+            final long size = 4L << 20;
+            final MemorySegment src = arena.allocate(size, 4096);
+            final MemorySegment dst = arena.allocate(size, 4096);
+            for (long i = 0; i < size; i += 8)
+            {
+                src.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
+            }
+            final TcpRegion srcRegion = new TcpRegion(1, src.address(), size, 0L);
+            final TcpRegion dstRegion = new TcpRegion(2, dst.address(), size, 0L);
+            final int pieces = 40;
+            final long[] srcOff = new long[pieces];
+            final int[] len = new int[pieces];
+            long payload = 0;
+            final ViewCache tx = new ViewCache(pieces, device);
+            final ViewCache rx = new ViewCache(pieces, device);
+            for (int p = 0; p < pieces; p++)
+            {
+                len[p] = 1 + random.nextInt(64 * 1024);
+                srcOff[p] = random.nextLong(size - len[p]);
+                payload += len[p];
+            }
+            tx.begin(payload);
+            rx.begin(payload);
+            for (int p = 0; p < pieces; p++)
+            {
+                tx.set(p, srcRegion, srcOff[p], len[p]);
+                rx.set(p, dstRegion, (long)p * (size / pieces), len[p]);
+            }
+            tx.stageToHost();
+            rx.stagingSlice(0, payload).put(tx.stagingSlice(0, payload));
+            rx.stageToDevice();
+            for (int p = 0; p < pieces; p++)
+            {
+                assertThat(dst.asSlice((long)p * (size / pieces), len[p]).mismatch(src.asSlice(srcOff[p], len[p])))
+                    .as("piece %d", p).isEqualTo(-1L);
+            }
+            tx.close();
+            rx.close();
+        }
+    }
+
+    @Test
     void slicesStayFewEnoughForTheLanesMarks()
     {
         assertThat(StagedPipeline.sliceBytes(1)).isEqualTo(StagedPipeline.MIN_SLICE);
