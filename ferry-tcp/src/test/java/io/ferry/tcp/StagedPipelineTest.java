@@ -110,40 +110,47 @@ class StagedPipelineTest
         }
     }
 
-    @Test
-    void scatteredDevicePiecesCrossTheSocketIntact() throws Exception
+    /**
+     * One frame of scattered "device" pieces: random source bytes, pieces of 1 B to 64 KiB at random source offsets,
+     * each landing size / pieces apart at the destination; the sender's and the receiver's views are set.
+     */
+    private static final class ScatteredFrame implements AutoCloseable
     {
-        final LazyDevice device = new LazyDevice();
-        final Random random = new Random(7);
-        try (Arena arena = Arena.ofShared();
-            ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
-            SocketChannel out = SocketChannel.open(server.getLocalAddress());
-            SocketChannel in = server.accept())
+        final MemorySegment src;
+        final MemorySegment dst;
+        final long[] srcOff;
+        final long[] dstOff;
+        final int[] len;
+        final long payload;
+        final ViewCache tx;
+        final ViewCache rx;
+
+        ScatteredFrame(final Arena arena, final DeviceMemory device, final long seed, final long size,
+            final int pieces)
         {
-            final long size = 32L << 20; // room for 300 destinations 64 KiB or more apart
-            final MemorySegment src = arena.allocate(size, 4096);
-            final MemorySegment dst = arena.allocate(size, 4096);
+            final Random random = new Random(seed);
+            src = arena.allocate(size, 4096);
+            dst = arena.allocate(size, 4096);
             for (long i = 0; i < size; i += 8)
             {
                 src.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
             }
             final TcpRegion srcRegion = new TcpRegion(1, src.address(), size, 0L);
             final TcpRegion dstRegion = new TcpRegion(2, dst.address(), size, 0L);
-            // 300 pieces of random sizes (1 B to 64 KiB) at scattered offsets; the frame's payload is their sum
-            final int pieces = 300;
-            final long[] srcOff = new long[pieces];
-            final long[] dstOff = new long[pieces];
-            final int[] len = new int[pieces];
-            long payload = 0;
+            srcOff = new long[pieces];
+            dstOff = new long[pieces];
+            len = new int[pieces];
+            long bytes = 0;
             for (int p = 0; p < pieces; p++)
             {
                 len[p] = 1 + random.nextInt(64 * 1024);
                 srcOff[p] = random.nextLong(size - len[p]);
                 dstOff[p] = p * (size / pieces);
-                payload += len[p];
+                bytes += len[p];
             }
-            final ViewCache tx = new ViewCache(pieces, device);
-            final ViewCache rx = new ViewCache(pieces, device);
+            payload = bytes;
+            tx = new ViewCache(pieces, device);
+            rx = new ViewCache(pieces, device);
             tx.begin(payload);
             rx.begin(payload);
             for (int p = 0; p < pieces; p++)
@@ -151,15 +158,44 @@ class StagedPipelineTest
                 tx.set(p, srcRegion, srcOff[p], len[p]);
                 rx.set(p, dstRegion, dstOff[p], len[p]);
             }
-            assertThat(tx.wholeFrameStaged(payload)).isTrue();
+        }
+
+        void assertLanded()
+        {
+            for (int p = 0; p < len.length; p++)
+            {
+                assertThat(dst.asSlice(dstOff[p], len[p]).mismatch(src.asSlice(srcOff[p], len[p])))
+                    .as("piece %d", p).isEqualTo(-1L);
+            }
+        }
+
+        public void close()
+        {
+            tx.close();
+            rx.close();
+        }
+    }
+
+    @Test
+    void scatteredDevicePiecesCrossTheSocketIntact() throws Exception
+    {
+        final LazyDevice device = new LazyDevice();
+        try (Arena arena = Arena.ofShared();
+            ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+            SocketChannel out = SocketChannel.open(server.getLocalAddress());
+            SocketChannel in = server.accept();
+            // 300 pieces, destinations 64 KiB or more apart
+            ScatteredFrame frame = new ScatteredFrame(arena, device, 7, 32L << 20, 300))
+        {
+            final long payload = frame.payload;
+            assertThat(frame.tx.wholeFrameStaged(payload)).isTrue();
             assertThat(StagedPipeline.sliceBytes(payload)).isEqualTo(StagedPipeline.MIN_SLICE);
             final ByteBuffer header = ByteBuffer.allocateDirect(16).putLong(0x5EED).putLong(payload).flip();
-            final long total = payload;
             final CompletableFuture<Void> sent = CompletableFuture.runAsync(() ->
             {
                 try
                 {
-                    StagedPipeline.write(out, header, tx, total, new ByteBuffer[2]);
+                    StagedPipeline.write(out, header, frame.tx, payload, new ByteBuffer[2]);
                 }
                 catch (final java.io.IOException ex)
                 {
@@ -170,20 +206,14 @@ class StagedPipelineTest
             Channels.readFully(in, got);
             assertThat(got.getLong(0)).isEqualTo(0x5EED);
             assertThat(got.getLong(8)).isEqualTo(payload);
-            StagedPipeline.read(in, rx, payload);
+            StagedPipeline.read(in, frame.rx, payload);
             sent.get(10, TimeUnit.SECONDS);
-            for (int p = 0; p < pieces; p++)
-            {
-                assertThat(dst.asSlice(dstOff[p], len[p]).mismatch(src.asSlice(srcOff[p], len[p])))
-                    .as("piece %d", p).isEqualTo(-1L);
-            }
+            frame.assertLanded();
             final long slices = (payload + StagedPipeline.MIN_SLICE - 1) / StagedPipeline.MIN_SLICE;
             assertThat(device.log).as("every slice's mark waited for in order, then one wait on the receiver")
                 .startsWith(java.util.stream.LongStream.range(0, slices).mapToObj(k -> "mark " + k)
                     .toArray(String[]::new))
                 .endsWith("await");
-            tx.close();
-            rx.close();
         }
     }
 
@@ -191,48 +221,13 @@ class StagedPipelineTest
     void wholeFrameStagingWithoutThePipelineCopiesEveryPiece()
     {
         // the path CRC32C frames take: all pieces staged (or unstaged) at once, then one wait
-        final LazyDevice device = new LazyDevice();
-        final Random random = new Random(11);
-        try (Arena arena = Arena.ofShared())
+        try (Arena arena = Arena.ofShared();
+            ScatteredFrame frame = new ScatteredFrame(arena, new LazyDevice(), 11, 4L << 20, 40))
         {
-            final long size = 4L << 20;
-            final MemorySegment src = arena.allocate(size, 4096);
-            final MemorySegment dst = arena.allocate(size, 4096);
-            for (long i = 0; i < size; i += 8)
-            {
-                src.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
-            }
-            final TcpRegion srcRegion = new TcpRegion(1, src.address(), size, 0L);
-            final TcpRegion dstRegion = new TcpRegion(2, dst.address(), size, 0L);
-            final int pieces = 40;
-            final long[] srcOff = new long[pieces];
-            final int[] len = new int[pieces];
-            long payload = 0;
-            final ViewCache tx = new ViewCache(pieces, device);
-            final ViewCache rx = new ViewCache(pieces, device);
-            for (int p = 0; p < pieces; p++)
-            {
-                len[p] = 1 + random.nextInt(64 * 1024);
-                srcOff[p] = random.nextLong(size - len[p]);
-                payload += len[p];
-            }
-            tx.begin(payload);
-            rx.begin(payload);
-            for (int p = 0; p < pieces; p++)
-            {
-                tx.set(p, srcRegion, srcOff[p], len[p]);
-                rx.set(p, dstRegion, (long)p * (size / pieces), len[p]);
-            }
-            tx.stageToHost();
-            rx.stagingSlice(0, payload).put(tx.stagingSlice(0, payload));
-            rx.stageToDevice();
-            for (int p = 0; p < pieces; p++)
-            {
-                assertThat(dst.asSlice((long)p * (size / pieces), len[p]).mismatch(src.asSlice(srcOff[p], len[p])))
-                    .as("piece %d", p).isEqualTo(-1L);
-            }
-            tx.close();
-            rx.close();
+            frame.tx.stageToHost();
+            frame.rx.stagingSlice(0, frame.payload).put(frame.tx.stagingSlice(0, frame.payload));
+            frame.rx.stageToDevice();
+            frame.assertLanded();
         }
     }
 
