@@ -124,6 +124,10 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--check-consistency", description = "verify every byte of every point.")
     boolean check;
 
+    @Option(names = "--path-stats", description = "after the run, print each initiator connection's state: " +
+        "window, RTT, bytes carried, delivery rate (backends with paths, e.g. TCP).")
+    boolean pathStats;
+
     @Option(names = "--json", description = "write the results as JSON to this file.")
     Path json;
 
@@ -385,6 +389,10 @@ final class BenchCommand implements Callable<Integer>
             }
         }
         bar.done(points.size());
+        if (pathStats)
+        {
+            printPathStats(out, lanes);
+        }
         write(points);
         if (null != plot)
         {
@@ -392,6 +400,17 @@ final class BenchCommand implements Callable<Integer>
             out.println("plot written to " + plot);
         }
         return points.stream().allMatch(Point::ok) ? 0 : 1;
+    }
+
+    private static void printPathStats(final PrintWriter out, final List<Lane> lanes)
+    {
+        out.printf(Locale.ROOT, "%-20s %-20s %-4s %-5s %-10s %-10s %-9s %-10s %s%n", "initiator", "peer", "path",
+            "alive", "window", "inflight", "srtt_us", "acked_MB", "delivery_GB/s");
+        lanes.stream().map(Lane::initiator).distinct().forEach(a -> a.pathStats().forEach(s ->
+            out.printf(Locale.ROOT, "%-20s %-20s %-4d %-5s %-10d %-10d %-9.1f %-10.1f %.3f%n", a.name(), s.peer(),
+                s.path(), s.alive(), s.windowBytes(), s.inflightBytes(), s.smoothedRttNs() / 1e3,
+                s.bytesAcked() / 1e6, s.deliveryBytesPerSecond() / 1e9)));
+        out.flush();
     }
 
     private Point point(final List<Lane> lanes, final TransferOp op, final long block, final int batch)

@@ -49,6 +49,24 @@ class BenchCommandTest
     }
 
     @Test
+    void pathStatsShowWhatEachConnectionCarried()
+    {
+        final CliRun r = CliRun.of("bench", "--backend", "TCP", "--backend-param", "paths=2",
+            "--start-block-size", "4194304", "--max-block-size", "4194304", "--num-iter", "20", "--warmup-iter", "2",
+            "--path-stats");
+        assertThat(r.exit()).as(r.err()).isZero();
+        final List<String> rows = r.out().lines().dropWhile(l -> !l.contains("delivery_GB/s")).skip(1).toList();
+        assertThat(rows).as(r.out()).hasSize(2);
+        for (int path = 0; path < 2; path++)
+        {
+            final String[] f = rows.get(path).trim().split("\\s+");
+            assertThat(f[2]).as("path index").isEqualTo(Integer.toString(path));
+            assertThat(f[3]).as("alive").isEqualTo("true");
+            assertThat(Double.parseDouble(f[7])).as("MB acknowledged on path %d", path).isPositive();
+        }
+    }
+
+    @Test
     void badArgumentsExitTwoWithAMessage()
     {
         for (final String[] args : new String[][] {
