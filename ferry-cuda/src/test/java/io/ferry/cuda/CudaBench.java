@@ -31,7 +31,7 @@ public final class CudaBench
     {
     }
 
-    private static double median(final double[] v)
+    static double median(final double[] v)
     {
         final double[] s = v.clone();
         Arrays.sort(s);
