@@ -157,6 +157,13 @@ final class Path
         {
             link.pathFailed(this, ex);
         }
+        catch (final Error err)
+        {
+            // the thread ends either way: fail the path now, so its chunks move on at once rather than waiting out
+            // the ack timeout, and let the error reach the thread's handler
+            link.pathFailed(this, err);
+            throw err;
+        }
         finally
         {
             writeLock.lock();
@@ -315,6 +322,13 @@ final class Path
         catch (final IOException | RuntimeException ex)
         {
             link.pathFailed(this, ex);
+        }
+        catch (final Error err)
+        {
+            // the thread ends either way: fail the path now, so its chunks move on at once rather than waiting out
+            // the ack timeout, and let the error reach the thread's handler
+            link.pathFailed(this, err);
+            throw err;
         }
         finally
         {
