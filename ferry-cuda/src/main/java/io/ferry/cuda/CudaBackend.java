@@ -461,8 +461,8 @@ final class CudaBackend implements Backend
             {
                 final int d = r.devices[k];
                 progressCurrent(d);
-                final int result = driver.memcpyBatchAsync(b.dsts, b.srcs, b.sizes, b.count, b.attrs, b.attrIndex,
-                    contexts.stream(d));
+                final int result = driver.memcpyBatchAsync(b.dsts(), b.srcs(), b.sizes(), b.count(), b.attrs(),
+                    b.attrIndex(), contexts.stream(d));
                 if (CudaDriver.SUCCESS == result)
                 {
                     batched[k] = true;

@@ -34,26 +34,17 @@ final class CudaRequest implements BackendRequest
     /**
      * A device's spans laid out for {@code cuMemcpyBatchAsync}: destination, source and size arrays and one
      * attributes record (stream order, device location hints), built once per request, reused by every post.
+     *
+     * @param dsts      destination addresses.
+     * @param srcs      source addresses.
+     * @param sizes     byte counts.
+     * @param attrs     the one attributes record.
+     * @param attrIndex the index array pointing every span at it.
+     * @param count     spans.
      */
-    static final class Batch
+    record Batch(MemorySegment dsts, MemorySegment srcs, MemorySegment sizes, MemorySegment attrs,
+        MemorySegment attrIndex, long count)
     {
-        final MemorySegment dsts;
-        final MemorySegment srcs;
-        final MemorySegment sizes;
-        final MemorySegment attrs;
-        final MemorySegment attrIndex;
-        final long count;
-
-        Batch(final MemorySegment dsts, final MemorySegment srcs, final MemorySegment sizes, final MemorySegment attrs,
-            final MemorySegment attrIndex, final long count)
-        {
-            this.dsts = dsts;
-            this.srcs = srcs;
-            this.sizes = sizes;
-            this.attrs = attrs;
-            this.attrIndex = attrIndex;
-            this.count = count;
-        }
     }
 
     CudaRequest(final TransferOp op, final String peer, final TransferSink sink, final long[] src, final long[] dst,
