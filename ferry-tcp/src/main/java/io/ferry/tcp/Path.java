@@ -153,16 +153,9 @@ final class Path
                 }
             }
         }
-        catch (final IOException | RuntimeException ex)
+        catch (final Throwable t)
         {
-            link.pathFailed(this, ex);
-        }
-        catch (final Error err)
-        {
-            // the thread ends either way: fail the path now, so its chunks move on at once rather than waiting out
-            // the ack timeout, and let the error reach the thread's handler
-            link.pathFailed(this, err);
-            throw err;
+            threadEnds(t);
         }
         finally
         {
@@ -175,6 +168,19 @@ final class Path
             {
                 writeLock.unlock();
             }
+        }
+    }
+
+    /**
+     * The sender or receiver thread is ending on a failure: the path fails now, so its chunks move on at once (also
+     * on an {@link Error}, rather than waiting out the ack timeout); an error then goes on to the thread's handler.
+     */
+    private void threadEnds(final Throwable t)
+    {
+        link.pathFailed(this, t);
+        if (t instanceof Error e)
+        {
+            throw e;
         }
     }
 
@@ -319,16 +325,9 @@ final class Path
                 link.onReply(this, id, outcome, Frames.CRC_MISMATCH == outcome ? "READ data failed its CRC32C" : "");
             }
         }
-        catch (final IOException | RuntimeException ex)
+        catch (final Throwable t)
         {
-            link.pathFailed(this, ex);
-        }
-        catch (final Error err)
-        {
-            // the thread ends either way: fail the path now, so its chunks move on at once rather than waiting out
-            // the ack timeout, and let the error reach the thread's handler
-            link.pathFailed(this, err);
-            throw err;
+            threadEnds(t);
         }
         finally
         {
