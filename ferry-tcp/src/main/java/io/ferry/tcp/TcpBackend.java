@@ -351,7 +351,7 @@ final class TcpBackend implements Backend
         {
             vram = ((TcpRegion)local.handle(i)).device >= 0 || ((TcpRemoteRegion)remote.handle(i)).vram();
         }
-        return new TcpRequest(op, local, remote, peer, sink, vram ? config.vramChunkSize() : config.chunkSize(),
+        return new TcpRequest(op, local, remote, peer, sink, config.chunkSizeFor(local.totalBytes(), vram),
             config.maxSpansPerChunk());
     }
 

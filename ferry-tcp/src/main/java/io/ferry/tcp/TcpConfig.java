@@ -28,6 +28,11 @@ import java.util.Map;
  *     <tr><td>vram_chunk_size</td><td>4194304</td><td>most bytes per chunk of a request that touches VRAM on
  *     either side (staged through pinned host memory: larger chunks amortise each device copy; measured on an
  *     H200 host, 4 MiB brings VRAM over TCP to 0.91-0.97 of DRAM where 1 MiB gave 0.66-0.89)</td></tr>
+ *     <tr><td>spread_chunk_min</td><td>524288</td><td>a request smaller than paths x its chunk size is cut into
+ *     an even share per path, no chunk below this: its WRITE chunks go out on several paths at once, its READ
+ *     requests are pipelined on the lowest-RTT path (measured on a 2-CPU loopback, one request at a time: 1 MiB
+ *     WRITE 116% of iperf3 against 98% as one chunk, 1 MiB READ 76% against 62%); at least the chunk size turns it
+ *     off</td></tr>
  *     <tr><td>max_spans_per_chunk</td><td>256</td><td>most descriptor pieces per chunk</td></tr>
  *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
  *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (a WRITE chunk goes to the path with
@@ -59,6 +64,7 @@ record TcpConfig(
     List<InetAddress> localAddresses,
     int chunkSize,
     int vramChunkSize,
+    int spreadChunkMin,
     int maxSpansPerChunk,
     String congestionControl,
     String pathSelection,
@@ -88,6 +94,7 @@ record TcpConfig(
         d.put("local_addresses", "");
         d.put("chunk_size", "1048576");
         d.put("vram_chunk_size", DEFAULT_VRAM_CHUNK);
+        d.put("spread_chunk_min", "524288");
         d.put("max_spans_per_chunk", "256");
         d.put("congestion_control", "swift");
         d.put("path_selection", "least_loaded");
@@ -160,6 +167,7 @@ record TcpConfig(
             List.copyOf(locals),
             chunk,
             vramChunk,
+            intParam(p, "spread_chunk_min", 4096, 1 << 28),
             maxSpans,
             cc,
             selection,
@@ -176,6 +184,26 @@ record TcpConfig(
             boolParam(p, "crc32c"),
             null == secret || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8),
             maxFrame);
+    }
+
+    /**
+     * The chunk size for one request: its kind's chunk size, or, when the request is smaller than {@code paths} such
+     * chunks, an even share of it per path (whole 4 KiB pages) but never below {@code spread_chunk_min}: a single
+     * small WRITE then uses several paths at once, a small READ's responses are pipelined on one.
+     *
+     * @param totalBytes the request's bytes.
+     * @param vram       whether the request touches VRAM on either side.
+     * @return the most bytes per chunk for it.
+     */
+    int chunkSizeFor(final long totalBytes, final boolean vram)
+    {
+        final int most = vram ? vramChunkSize : chunkSize;
+        if (spreadChunkMin >= most || totalBytes >= (long)paths * most)
+        {
+            return most;
+        }
+        final long share = ((totalBytes + paths - 1) / paths + 4095) & ~4095L;
+        return (int)Math.min(most, Math.max(spreadChunkMin, share));
     }
 
     CongestionController newController()

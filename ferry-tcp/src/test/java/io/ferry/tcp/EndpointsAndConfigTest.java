@@ -66,6 +66,34 @@ class EndpointsAndConfigTest
     }
 
     @Test
+    void aSmallRequestIsCutSoThatItSpreadsOverSeveralPaths()
+    {
+        final TcpConfig d = TcpConfig.parse(TcpConfig.defaults()); // 4 paths, 1 MiB chunks, 4 MiB VRAM, 512 KiB floor
+        assertThat(d.spreadChunkMin()).isEqualTo(512 * 1024);
+        assertThat(d.chunkSizeFor(64, false)).isEqualTo(512 * 1024);          // one chunk all the same
+        assertThat(d.chunkSizeFor(1 << 20, false)).isEqualTo(512 * 1024);     // two paths, not one
+        assertThat(d.chunkSizeFor(3L << 20, false)).isEqualTo(768 * 1024);    // an even share of four paths
+        assertThat(d.chunkSizeFor(3L * (1 << 20) + 1, false)).isEqualTo(772 * 1024); // whole pages
+        assertThat(d.chunkSizeFor(4L << 20, false)).isEqualTo(1 << 20);       // enough for every path already
+        assertThat(d.chunkSizeFor(1L << 30, false)).isEqualTo(1 << 20);
+        assertThat(d.chunkSizeFor(8L << 20, true)).isEqualTo(2 << 20);        // VRAM: a share of 4 MiB chunks
+        assertThat(d.chunkSizeFor(64L << 20, true)).isEqualTo(4 << 20);
+
+        final Map<String, String> off = new HashMap<>(TcpConfig.defaults());
+        off.put("spread_chunk_min", "1048576");
+        assertThat(TcpConfig.parse(off).chunkSizeFor(1 << 20, false)).isEqualTo(1 << 20);
+        final Map<String, String> onePath = new HashMap<>(TcpConfig.defaults());
+        onePath.put("paths", "1");
+        assertThat(TcpConfig.parse(onePath).chunkSizeFor(1 << 20, false)).isEqualTo(1 << 20);
+
+        final Map<String, String> bad = new HashMap<>(TcpConfig.defaults());
+        bad.put("spread_chunk_min", "100");
+        final FerryException ex = catchThrowableOfType(FerryException.class, () -> TcpConfig.parse(bad));
+        assertThat(ex.code()).isEqualTo(ErrorCode.INVALID_PARAM);
+        assertThat(ex.getMessage()).contains("spread_chunk_min");
+    }
+
+    @Test
     void kernelCongestionControlSaysWhyItCannotBeApplied() throws Exception
     {
         assertThat(TcpConfig.parse(TcpConfig.defaults()).kernelCongestionControl()).isEmpty();

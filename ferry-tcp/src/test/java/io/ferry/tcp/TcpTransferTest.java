@@ -127,6 +127,35 @@ class TcpTransferTest
     }
 
     @Test
+    void aSingleOneMebibyteWriteTravelsOnTwoPathsAndAReadInTwoChunks()
+    {
+        // the default chunk size (1 MiB) and spread_chunk_min (512 KiB): a 1 MiB request is cut in two
+        try (Agent spread = tcpAgent("spread"))
+        {
+            spread.register(MemoryKind.DRAM, List.of(Region.of(local)));
+            final String p = spread.loadRemoteMetadata(target.localMetadata());
+            final MemorySegment l = local.asSlice(0, 1 << 20);
+            final MemorySegment r = remote.asSlice(4096, 1 << 20);
+            fill(l, 21);
+            final Transfer w = spread.createTransfer(TransferOp.WRITE, DescList.dram(l), DescList.dram(r), p, null);
+            w.post();
+            w.await(Duration.ofSeconds(30));
+            assertSameBytes(l, r);
+            assertThat(spread.pathStats()).filteredOn(s -> s.bytesAcked() > 0)
+                .extracting(io.ferry.PathStats::bytesAcked).containsExactly(512L * 1024, 512L * 1024);
+
+            fill(r, 22);
+            final Transfer rd = spread.createTransfer(TransferOp.READ, DescList.dram(l), DescList.dram(r), p, null);
+            rd.post();
+            rd.await(Duration.ofSeconds(30));
+            assertSameBytes(l, r);
+            assertThat(spread.pathStats().stream().mapToLong(io.ferry.PathStats::bytesAcked).sum())
+                .isEqualTo(2L << 20);
+            assertThat(spread.pathStats()).allMatch(s -> s.bytesAcked() % (512L * 1024) == 0);
+        }
+    }
+
+    @Test
     void notificationArrivesOnlyAfterEveryByteAndWithoutInitiatorPolling() throws Exception
     {
         fill(local, 5);
