@@ -29,7 +29,8 @@ import java.util.Map;
  * TCP loopback benchmark in two processes: {@code TcpBench run [key=value TCP params]} starts a target JVM,
  * then measures WRITE and READ bandwidth for 1-64 MiB blocks, 64 B WRITE latency (post to DONE, which includes the
  * target's acknowledgement), and 20,480 descriptors of 4 KiB in one request against one 80 MiB descriptor.
- * Prints one JSON object per measurement.
+ * Prints one JSON object per measurement. {@code -Dferry.bench.only="READ 1"} (an op and MiB) measures one such case;
+ * {@code -Dferry.bench.only=descriptors} only the descriptor pair, three interleaved rounds.
  */
 public final class TcpBench
 {
@@ -112,6 +113,17 @@ public final class TcpBench
             agent.connect(peer);
 
             final String only = System.getProperty("ferry.bench.only");
+            if ("descriptors".equals(only))
+            {
+                final Transfer[] pair = descriptorCases(agent, local, remote, peer);
+                for (int round = 0; round < 3; round++)
+                {
+                    final double o = rate(pair[0], 0);
+                    final double m = rate(pair[1], 0);
+                    System.out.printf(Locale.ROOT, "one %.3f many %.3f ratio %.3f%n", o, m, m / o);
+                }
+                return;
+            }
             if (null != only)
             {
                 final String[] parts = only.split(" ");
@@ -152,18 +164,9 @@ public final class TcpBench
             System.out.printf(Locale.ROOT, "{\"kind\":\"latency\",\"case\":\"WRITE 64 B\",\"p50_us\":%.2f,\"p99_us\":%.2f}%n",
                 lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
 
-            final int descs = 20_480;
-            final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, descs);
-            final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, descs);
-            for (int i = 0; i < descs; i++)
-            {
-                lb.add(local.address() + (long)i * 4096, 4096);
-                rb.add(remote + (long)(descs - 1 - i) * 4096, 4096);
-            }
-            final Transfer many = agent.createTransfer(TransferOp.WRITE, lb.build(), rb.build(), peer,
-                TransferOptions.NONE);
-            final Transfer one = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 80L << 20)),
-                DescList.builder(MemoryKind.DRAM).add(remote, 80L << 20).build(), peer, TransferOptions.NONE);
+            final Transfer[] pair = descriptorCases(agent, local, remote, peer);
+            final Transfer one = pair[0];
+            final Transfer many = pair[1];
             // interleaved rounds, so that drifting machine load hits both cases alike
             final List<Double> oneRate = new ArrayList<>();
             final List<Double> manyRate = new ArrayList<>();
@@ -183,6 +186,25 @@ public final class TcpBench
             child.waitFor();
             Files.deleteIfExists(md);
         }
+    }
+
+    /** @return one WRITE of 80 MiB in one descriptor and the same bytes as 20,480 descriptors of 4 KiB. */
+    private static Transfer[] descriptorCases(final Agent agent, final MemorySegment local, final long remote,
+        final String peer)
+    {
+        final int descs = 20_480;
+        final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, descs);
+        final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, descs);
+        for (int i = 0; i < descs; i++)
+        {
+            lb.add(local.address() + (long)i * 4096, 4096);
+            rb.add(remote + (long)(descs - 1 - i) * 4096, 4096);
+        }
+        final Transfer many = agent.createTransfer(TransferOp.WRITE, lb.build(), rb.build(), peer,
+            TransferOptions.NONE);
+        final Transfer one = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 80L << 20)),
+            DescList.builder(MemoryKind.DRAM).add(remote, 80L << 20).build(), peer, TransferOptions.NONE);
+        return new Transfer[] {one, many};
     }
 
     private static void bandwidth(final String kind, final String name, final Transfer t, final long bytes)
