@@ -31,8 +31,8 @@ import java.util.Map;
  *     <tr><td>spread_chunk_min</td><td>524288</td><td>a request smaller than paths x its chunk size is cut into
  *     an even share per path, no chunk below this: its WRITE chunks go out on several paths at once, its READ
  *     requests are pipelined on the lowest-RTT path (measured on a 2-CPU loopback, one request at a time: 1 MiB
- *     WRITE 116% of iperf3 against 98% as one chunk, 1 MiB READ 76% against 62%); at least the chunk size turns it
- *     off</td></tr>
+ *     WRITE 116% of iperf3 against 98% as one chunk, 1 MiB READ 75-87% over six runs against 62%); at least the
+ *     chunk size turns it off</td></tr>
  *     <tr><td>max_spans_per_chunk</td><td>256</td><td>most descriptor pieces per chunk</td></tr>
  *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
  *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (a WRITE chunk goes to the path with
