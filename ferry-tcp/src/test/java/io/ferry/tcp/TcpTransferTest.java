@@ -155,6 +155,38 @@ class TcpTransferTest
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(TransferOp.class)
+    void chunksOfMoreSpansThanOneSocketCallTakesArriveWhole(final TransferOp op)
+    {
+        // 2,048 spans of 512 B per chunk: each frame's views go through the socket in several scatter/gather calls
+        try (Agent wide = tcpAgent("wide", "max_spans_per_chunk", "2048"))
+        {
+            wide.register(MemoryKind.DRAM, List.of(Region.of(local)));
+            final String p = wide.loadRemoteMetadata(target.localMetadata());
+            final int n = 8192;
+            final int block = 512;
+            assertThat(n / 4).isGreaterThan(Channels.MAX_IOV_PER_CALL);
+            fill(TransferOp.WRITE == op ? local : remote, 31 + op.ordinal());
+            final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
+            final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
+            for (int i = 0; i < n; i++)
+            {
+                lb.add(local.address() + (long)i * 2 * block, block);         // every other block: no merging
+                rb.add(remote.address() + (long)(n - 1 - i) * 2 * block, block);
+            }
+            final Transfer t = wide.createTransfer(op, lb.build(), rb.build(), p, null);
+            t.post();
+            t.await(Duration.ofSeconds(30));
+            assertThat(t.status()).isEqualTo(TransferStatus.DONE);
+            for (int i = 0; i < n; i++)
+            {
+                assertSameBytes(local.asSlice((long)i * 2 * block, block),
+                    remote.asSlice((long)(n - 1 - i) * 2 * block, block));
+            }
+        }
+    }
+
     @Test
     void notificationArrivesOnlyAfterEveryByteAndWithoutInitiatorPolling() throws Exception
     {
