@@ -104,14 +104,8 @@ class TcpTransferTest
         final int n = 4096;
         final int block = 4096;
         fill(TransferOp.WRITE == op ? local : remote, 99);
-        final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
-        final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
-        for (int i = 0; i < n; i++)
-        {
-            lb.add(local.address() + (long)i * block, block);
-            rb.add(remote.address() + (long)(n - 1 - i) * block, block);
-        }
-        final Transfer t = initiator.createTransfer(op, lb.build(), rb.build(), peer,
+        final DescList[] lists = reversedBlocks(n, block, block);
+        final Transfer t = initiator.createTransfer(op, lists[0], lists[1], peer,
             TransferOptions.notify("blocks".getBytes(StandardCharsets.UTF_8)));
         assertThat(t.descriptorCount()).isEqualTo(n);
         for (int repeat = 0; repeat < 3; repeat++)
@@ -120,10 +114,7 @@ class TcpTransferTest
             t.await(Duration.ofSeconds(30));
             assertThat(target.awaitNotification(Duration.ofSeconds(10)).payloadAsString()).isEqualTo("blocks");
         }
-        for (int i = 0; i < n; i++)
-        {
-            assertSameBytes(local.asSlice((long)i * block, block), remote.asSlice((long)(n - 1 - i) * block, block));
-        }
+        assertReversedBlocksMatch(n, block, block);
     }
 
     @Test
@@ -168,22 +159,36 @@ class TcpTransferTest
             final int block = 512;
             assertThat(n / 4).isGreaterThan(Channels.MAX_IOV_PER_CALL);
             fill(TransferOp.WRITE == op ? local : remote, 31 + op.ordinal());
-            final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
-            final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
-            for (int i = 0; i < n; i++)
-            {
-                lb.add(local.address() + (long)i * 2 * block, block);         // every other block: no merging
-                rb.add(remote.address() + (long)(n - 1 - i) * 2 * block, block);
-            }
-            final Transfer t = wide.createTransfer(op, lb.build(), rb.build(), p, null);
+            final DescList[] lists = reversedBlocks(n, block, 2 * block); // every other block: no merging
+            final Transfer t = wide.createTransfer(op, lists[0], lists[1], p, null);
             t.post();
             t.await(Duration.ofSeconds(30));
             assertThat(t.status()).isEqualTo(TransferStatus.DONE);
-            for (int i = 0; i < n; i++)
-            {
-                assertSameBytes(local.asSlice((long)i * 2 * block, block),
-                    remote.asSlice((long)(n - 1 - i) * 2 * block, block));
-            }
+            assertReversedBlocksMatch(n, block, 2 * block);
+        }
+    }
+
+    /**
+     * @return local block i (at i x stride) and remote block n-1-i, as a local and a remote list of n descriptors.
+     */
+    private DescList[] reversedBlocks(final int n, final int block, final int stride)
+    {
+        final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
+        final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
+        for (int i = 0; i < n; i++)
+        {
+            lb.add(local.address() + (long)i * stride, block);
+            rb.add(remote.address() + (long)(n - 1 - i) * stride, block);
+        }
+        return new DescList[] {lb.build(), rb.build()};
+    }
+
+    /** Local block i equals remote block n-1-i, laid out as {@link #reversedBlocks} lays them. */
+    private void assertReversedBlocksMatch(final int n, final int block, final int stride)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            assertSameBytes(local.asSlice((long)i * stride, block), remote.asSlice((long)(n - 1 - i) * stride, block));
         }
     }
 
