@@ -88,4 +88,25 @@ final class DeliveryRate
     {
         return 0 == bytesInFlight && nowNs - lastAckNs > STALE_NS ? 0 : rate;
     }
+
+    /**
+     * How far the chunk now on its way has likely got: the estimate times the time since the latest delivery (or
+     * the send that restarted the clock), so that a path halfway through a chunk is not judged as if it had not
+     * begun it.
+     *
+     * @param nowNs         the time now.
+     * @param bytesInFlight the path's unacknowledged bytes.
+     * @param cap           the most it can be: the oldest written chunk's bytes (chunks on one connection land one
+     *                      after another, and that chunk's ack would have come).
+     * @return the bytes; 0 without an estimate or with nothing in flight.
+     */
+    long deliveredSinceLatest(final long nowNs, final long bytesInFlight, final long cap)
+    {
+        final double r = rate(nowNs, bytesInFlight);
+        if (0 == bytesInFlight || r <= 0 || nowNs <= deliveredNs)
+        {
+            return 0;
+        }
+        return (long)Math.min(cap, r * (nowNs - deliveredNs));
+    }
 }

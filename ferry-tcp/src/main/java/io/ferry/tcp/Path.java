@@ -94,12 +94,17 @@ final class Path
      * @param nowNs       the time now.
      * @param bytes       a chunk's size.
      * @param defaultRate the rate to assume while this path has no (fresh) estimate of its own.
-     * @return when a chunk given to this path now is expected to be delivered, in nanoseconds from now.
+     * @return when a chunk given to this path now is expected to be delivered, in nanoseconds from now: the bytes
+     * still to deliver (those in flight, less what the oldest written chunk has likely delivered already) plus the
+     * chunk, over the rate.
      */
     double expectedCompletionNs(final long nowNs, final long bytes, final double defaultRate)
     {
         final double rate = deliveryRate(nowNs);
-        return (inflightBytes + bytes) / (rate > 0 ? rate : defaultRate);
+        final Chunk oldest = oldestSent();
+        final long left = inflightBytes -
+            (null == oldest ? 0 : deliveryRate.deliveredSinceLatest(nowNs, inflightBytes, oldest.bytes));
+        return (left + bytes) / (rate > 0 ? rate : defaultRate);
     }
 
     long room()

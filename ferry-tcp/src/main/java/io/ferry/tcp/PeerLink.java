@@ -8,7 +8,6 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -36,7 +35,7 @@ final class PeerLink
     final String peer;
     final Endpoints.Info endpoints;
     final ReentrantLock lock = new ReentrantLock();
-    private final ArrayDeque<Chunk> pending = new ArrayDeque<>();
+    private final PendingChunks pending = new PendingChunks();
     private final Set<TcpRequest> active = Collections.newSetFromMap(new IdentityHashMap<>());
     private final long idPrefix = (ThreadLocalRandom.current().nextLong() & 0x7FFF_FFFFL) << 32;
     private volatile Path[] paths;
@@ -471,8 +470,16 @@ final class PeerLink
                 bestWithRoomEct = ect;
             }
         }
-        // a path with room that is about as good (rate estimates are noisy) beats waiting
-        return null != bestWithRoom && bestWithRoomEct <= bestEct * ECT_SLACK ? bestWithRoom : null;
+        // A path with room that is about as good (rate estimates are noisy) beats waiting, while more is waiting than
+        // the windows hold. At the end of the queue each chunk waits for the path that finishes it first, so that a
+        // slower path is not left with a full window to drain after the others are done.
+        double windows = 0;
+        for (final Path p : paths)
+        {
+            windows += p.dead ? 0 : p.controller.windowBytes();
+        }
+        final double slack = pending.bytes() > windows ? ECT_SLACK : 1.0;
+        return null != bestWithRoom && bestWithRoomEct <= bestEct * slack ? bestWithRoom : null;
     }
 
     /** Blocks the path's sender until a chunk is assigned to it; null once the path is dead. */

@@ -351,8 +351,10 @@ final class TcpBackend implements Backend
         {
             vram = ((TcpRegion)local.handle(i)).device >= 0 || ((TcpRemoteRegion)remote.handle(i)).vram();
         }
-        return new TcpRequest(op, local, remote, peer, sink, config.chunkSizeFor(local.totalBytes(), vram),
-            config.maxSpansPerChunk());
+        final int chunk = config.chunkSizeFor(local.totalBytes(), vram);
+        final int tailChunk = config.tailChunkFor(chunk, vram);
+        return new TcpRequest(op, local, remote, peer, sink, chunk,
+            config.tailBytesFor(local.totalBytes(), chunk, tailChunk), tailChunk, config.maxSpansPerChunk());
     }
 
     public void post(final BackendRequest request, final byte[] notification)

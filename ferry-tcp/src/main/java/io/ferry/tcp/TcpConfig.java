@@ -33,11 +33,16 @@ import java.util.Map;
  *     requests are pipelined on the lowest-RTT path (measured on a 2-CPU loopback, one request at a time: 1 MiB
  *     WRITE 116% of iperf3 against 98% as one chunk, 1 MiB READ 75-87% over six runs against 62%); at least the
  *     chunk size turns it off</td></tr>
+ *     <tr><td>tail_chunk_size</td><td>262144</td><td>a request of at least 2 x paths chunks has its last
+ *     paths x chunk_size bytes cut into chunks of this size (a VRAM request: at least a quarter of its chunk size),
+ *     so that the last chunks can be shared out by each path's speed and all paths finish together instead of a slow
+ *     one finishing a whole chunk late; at least the chunk size turns it off</td></tr>
  *     <tr><td>max_spans_per_chunk</td><td>256</td><td>most descriptor pieces per chunk</td></tr>
  *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
- *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (a WRITE chunk goes to the path with
- *     the most room, then the lowest RTT; a READ request fills the lowest-RTT path with room first) or
- *     round_robin</td></tr>
+ *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (a WRITE chunk goes to the path expected
+ *     to deliver it first, from its delivery rate and the bytes it has still to deliver; near the end of the queue
+ *     it waits for that path rather than take one with room; a READ request fills the lowest-RTT path with room
+ *     first) or round_robin</td></tr>
  *     <tr><td>window_initial / window_min / window_max</td><td>8 MiB / 4 x chunk_size / 64 MiB</td><td>bounds
  *     of a path's window of unacknowledged bytes (fixed uses window_initial); the floor keeps a few chunks queued
  *     per path so that its pipeline never runs dry (measured: 1 chunk halves READ bandwidth on loopback)</td></tr>
@@ -65,6 +70,7 @@ record TcpConfig(
     int chunkSize,
     int vramChunkSize,
     int spreadChunkMin,
+    int tailChunkSize,
     int maxSpansPerChunk,
     String congestionControl,
     String pathSelection,
@@ -95,6 +101,7 @@ record TcpConfig(
         d.put("chunk_size", "1048576");
         d.put("vram_chunk_size", DEFAULT_VRAM_CHUNK);
         d.put("spread_chunk_min", "524288");
+        d.put("tail_chunk_size", "262144");
         d.put("max_spans_per_chunk", "256");
         d.put("congestion_control", "swift");
         d.put("path_selection", "least_loaded");
@@ -168,6 +175,7 @@ record TcpConfig(
             chunk,
             vramChunk,
             intParam(p, "spread_chunk_min", 4096, 1 << 28),
+            intParam(p, "tail_chunk_size", 4096, 1 << 28),
             maxSpans,
             cc,
             selection,
@@ -204,6 +212,33 @@ record TcpConfig(
         }
         final long share = ((totalBytes + paths - 1) / paths + 4095) & ~4095L;
         return (int)Math.min(most, Math.max(spreadChunkMin, share));
+    }
+
+    /**
+     * How many of a request's last bytes go in tail chunks: {@code paths} chunks' worth when the request holds at
+     * least twice that, else none (a smaller request is spread evenly already, see {@link #chunkSizeFor}).
+     *
+     * @param totalBytes the request's bytes.
+     * @param chunk      the request's chunk size.
+     * @param tailChunk  its tail chunk size ({@link #tailChunkFor}).
+     * @return bytes at the end of the request to cut into tail chunks; 0 for none.
+     */
+    long tailBytesFor(final long totalBytes, final int chunk, final int tailChunk)
+    {
+        final long tail = (long)paths * chunk;
+        return paths > 1 && tailChunk < chunk && totalBytes >= 2 * tail ? tail : 0;
+    }
+
+    /**
+     * @param chunk the request's chunk size.
+     * @param vram  whether the request touches VRAM on either side.
+     * @return the size of its tail chunks: {@code tail_chunk_size}, no more than the chunk size, and for VRAM no
+     * less than a quarter of it (each staged chunk costs device copies).
+     */
+    int tailChunkFor(final int chunk, final boolean vram)
+    {
+        final int floor = vram ? ((chunk >> 2) + 4095) & ~4095 : 0;
+        return Math.min(chunk, Math.max(tailChunkSize, floor));
     }
 
     CongestionController newController()

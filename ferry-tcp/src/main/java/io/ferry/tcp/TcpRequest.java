@@ -9,8 +9,8 @@ import java.util.Arrays;
 
 /**
  * A prepared TCP request: its spans cut once into pieces and chunks. A piece is the part of one span that falls in
- * one chunk; a chunk holds at most {@code max_spans_per_chunk} pieces and {@code chunk_size} bytes. (Cutting a
- * small request into one chunk per path was measured and rejected: on two cores a 1 MiB transfer got slower.)
+ * one chunk; a chunk holds at most {@code max_spans_per_chunk} pieces and {@code chunk_size} bytes, and a large
+ * request's last bytes go in smaller chunks ({@code tail_chunk_size}) so that its paths can finish together.
  * Post state is guarded by the peer link's lock.
  */
 final class TcpRequest implements BackendRequest
@@ -42,6 +42,8 @@ final class TcpRequest implements BackendRequest
         final String peer,
         final TransferSink sink,
         final int chunkSize,
+        final long tailBytes,
+        final int tailChunkSize,
         final int maxPieces)
     {
         this.op = op;
@@ -58,6 +60,9 @@ final class TcpRequest implements BackendRequest
         int chunkFirst = 0;
         long chunkBytes = 0;
         long total = 0;
+        // the last tailBytes are cut finer, so that the paths finish together (see TcpConfig.tailBytesFor)
+        final long tailStart = local.totalBytes() - tailBytes;
+        int limit = 0 == tailBytes ? chunkSize : (int)Math.min(chunkSize, tailStart);
         for (int s = 0; s < local.count(); s++)
         {
             final TcpRegion region = (TcpRegion)local.handle(s);
@@ -67,13 +72,14 @@ final class TcpRequest implements BackendRequest
             long left = local.length(s);
             while (left > 0)
             {
-                if (pieces - chunkFirst == maxPieces || chunkBytes == chunkSize)
+                if (pieces - chunkFirst == maxPieces || chunkBytes == limit)
                 {
                     made.add(new Chunk(this, chunkFirst, pieces - chunkFirst, chunkBytes));
                     chunkFirst = pieces;
                     chunkBytes = 0;
+                    limit = total < tailStart ? (int)Math.min(chunkSize, tailStart - total) : tailChunkSize;
                 }
-                final int take = (int)Math.min(left, chunkSize - chunkBytes);
+                final int take = (int)Math.min(left, limit - chunkBytes);
                 if (pieces == lr.length)
                 {
                     final int n = lr.length * 2;

@@ -117,4 +117,22 @@ class DeliveryRateTest
         assertThat(rate.rate(now, 0)).as("replaced, not averaged with the stale value")
             .isCloseTo(MIB / 250_000.0, within(1e-9));
     }
+
+    @Test
+    void progressOfTheChunkOnItsWayIsTheRateTimesTheTimeSinceTheLatestDelivery()
+    {
+        assertThat(rate.deliveredSinceLatest(now, 4 * MIB, MIB)).as("no estimate yet").isZero();
+        run(64, 1, 1000); // 1 MiB per millisecond, 4 chunks in flight, an ack just came
+        assertThat(rate.deliveredSinceLatest(now, 4 * MIB, MIB)).as("just delivered").isZero();
+        now += 250 * US;
+        assertThat(rate.deliveredSinceLatest(now, 4 * MIB, MIB)).isCloseTo(MIB / 4, within(MIB / 100));
+        now += 500 * US;
+        assertThat(rate.deliveredSinceLatest(now, 4 * MIB, MIB)).isCloseTo(3 * MIB / 4, within(MIB / 100));
+        assertThat(rate.deliveredSinceLatest(now, 4 * MIB, MIB / 2)).as("never more than the chunk on its way")
+            .isEqualTo(MIB / 2);
+        now += 5_000 * US;
+        assertThat(rate.deliveredSinceLatest(now, 4 * MIB, MIB)).as("a late ack: capped, not run ahead")
+            .isEqualTo(MIB);
+        assertThat(rate.deliveredSinceLatest(now, 0, MIB)).as("nothing in flight").isZero();
+    }
 }

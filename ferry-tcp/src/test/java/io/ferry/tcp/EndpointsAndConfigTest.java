@@ -94,6 +94,35 @@ class EndpointsAndConfigTest
     }
 
     @Test
+    void aLargeRequestsLastChunksAreSmallerSoThatItsPathsFinishTogether()
+    {
+        final TcpConfig d = TcpConfig.parse(TcpConfig.defaults()); // 4 paths, 1 MiB chunks, 256 KiB tail chunks
+        assertThat(d.tailChunkSize()).isEqualTo(256 * 1024);
+        final int mib = 1 << 20;
+        assertThat(d.tailChunkFor(mib, false)).isEqualTo(256 * 1024);
+        assertThat(d.tailChunkFor(4 * mib, true)).as("VRAM: a quarter of its chunk at least").isEqualTo(mib);
+        assertThat(d.tailChunkFor(128 * 1024, false)).as("never above the chunk").isEqualTo(128 * 1024);
+        assertThat(d.tailBytesFor(64L * mib, mib, 256 * 1024)).as("paths x chunk").isEqualTo(4L * mib);
+        assertThat(d.tailBytesFor(8L * mib, mib, 256 * 1024)).isEqualTo(4L * mib);
+        assertThat(d.tailBytesFor(8L * mib - 1, mib, 256 * 1024)).as("under twice the tail: none").isZero();
+        assertThat(d.tailBytesFor(64L * mib, mib, mib)).as("tail chunks no smaller: none").isZero();
+
+        final Map<String, String> off = new HashMap<>(TcpConfig.defaults());
+        off.put("tail_chunk_size", "1048576");
+        final TcpConfig o = TcpConfig.parse(off);
+        assertThat(o.tailBytesFor(64L * mib, mib, o.tailChunkFor(mib, false))).isZero();
+        final Map<String, String> onePath = new HashMap<>(TcpConfig.defaults());
+        onePath.put("paths", "1");
+        assertThat(TcpConfig.parse(onePath).tailBytesFor(64L * mib, mib, 256 * 1024)).isZero();
+
+        final Map<String, String> bad = new HashMap<>(TcpConfig.defaults());
+        bad.put("tail_chunk_size", "100");
+        final FerryException ex = catchThrowableOfType(FerryException.class, () -> TcpConfig.parse(bad));
+        assertThat(ex.code()).isEqualTo(ErrorCode.INVALID_PARAM);
+        assertThat(ex.getMessage()).contains("tail_chunk_size");
+    }
+
+    @Test
     void kernelCongestionControlSaysWhyItCannotBeApplied() throws Exception
     {
         assertThat(TcpConfig.parse(TcpConfig.defaults()).kernelCongestionControl()).isEmpty();
