@@ -452,12 +452,14 @@ final class PeerLink
         double bestEct = Double.MAX_VALUE;
         Path bestWithRoom = null;
         double bestWithRoomEct = Double.MAX_VALUE;
+        double windows = 0;
         for (final Path p : paths)
         {
             if (p.dead)
             {
                 continue;
             }
+            windows += p.controller.windowBytes();
             final double ect = p.expectedCompletionNs(now, c.bytes, assumed);
             if (ect < bestEct)
             {
@@ -473,11 +475,6 @@ final class PeerLink
         // A path with room that is about as good (rate estimates are noisy) beats waiting, while more is waiting than
         // the windows hold. At the end of the queue each chunk waits for the path that finishes it first, so that a
         // slower path is not left with a full window to drain after the others are done.
-        double windows = 0;
-        for (final Path p : paths)
-        {
-            windows += p.dead ? 0 : p.controller.windowBytes();
-        }
         final double slack = pending.bytes() > windows ? ECT_SLACK : 1.0;
         return null != bestWithRoom && bestWithRoomEct <= bestEct * slack ? bestWithRoom : null;
     }

@@ -60,9 +60,8 @@ final class TcpRequest implements BackendRequest
         int chunkFirst = 0;
         long chunkBytes = 0;
         long total = 0;
-        // the last tailBytes are cut finer, so that the paths finish together (see TcpConfig.tailBytesFor)
         final long tailStart = local.totalBytes() - tailBytes;
-        int limit = 0 == tailBytes ? chunkSize : (int)Math.min(chunkSize, tailStart);
+        int limit = chunkLimit(0, tailStart, chunkSize, tailChunkSize);
         for (int s = 0; s < local.count(); s++)
         {
             final TcpRegion region = (TcpRegion)local.handle(s);
@@ -77,7 +76,7 @@ final class TcpRequest implements BackendRequest
                     made.add(new Chunk(this, chunkFirst, pieces - chunkFirst, chunkBytes));
                     chunkFirst = pieces;
                     chunkBytes = 0;
-                    limit = total < tailStart ? (int)Math.min(chunkSize, tailStart - total) : tailChunkSize;
+                    limit = chunkLimit(total, tailStart, chunkSize, tailChunkSize);
                 }
                 final int take = (int)Math.min(left, limit - chunkBytes);
                 if (pieces == lr.length)
@@ -114,6 +113,16 @@ final class TcpRequest implements BackendRequest
         pieceCount = pieces;
         chunks = made.toArray(new Chunk[0]);
         totalBytes = total;
+    }
+
+    /**
+     * The size of the chunk that starts {@code at} bytes into the request: whole chunks up to where the tail starts
+     * (the last one ending there), tail chunks after it, so that the paths finish together (see
+     * {@link TcpConfig#tailBytesFor}).
+     */
+    private static int chunkLimit(final long at, final long tailStart, final int chunkSize, final int tailChunkSize)
+    {
+        return at < tailStart ? (int)Math.min(chunkSize, tailStart - at) : tailChunkSize;
     }
 
     /** Fresh chunk objects, for a post that starts while chunks of a failed earlier post are still in flight. */

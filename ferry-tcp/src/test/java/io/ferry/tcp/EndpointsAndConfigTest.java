@@ -54,11 +54,11 @@ class EndpointsAndConfigTest
             Map.entry("congestion_control", "cubic"), Map.entry("crc32c", "maybe"),
             Map.entry("window_max", "1024"), Map.entry("swift_beta", "2"),
             Map.entry("kernel_congestion_control", "cubic; rm -rf"),
-            Map.entry("local_addresses", "no.such.host.invalid")))
+            Map.entry("local_addresses", "no.such.host.invalid"), Map.entry("spread_chunk_min", "100"),
+            Map.entry("tail_chunk_size", "100")))
         {
-            final Map<String, String> p = new HashMap<>(TcpConfig.defaults());
-            p.put(bad.getKey(), bad.getValue());
-            final FerryException ex = catchThrowableOfType(FerryException.class, () -> TcpConfig.parse(p));
+            final FerryException ex = catchThrowableOfType(FerryException.class,
+                () -> with(bad.getKey(), bad.getValue()));
             assertThat(ex).as(bad.toString()).isNotNull();
             assertThat(ex.code()).isEqualTo(ErrorCode.INVALID_PARAM);
             assertThat(ex.getMessage()).contains(bad.getKey());
@@ -79,18 +79,8 @@ class EndpointsAndConfigTest
         assertThat(d.chunkSizeFor(8L << 20, true)).isEqualTo(2 << 20);        // VRAM: a share of 4 MiB chunks
         assertThat(d.chunkSizeFor(64L << 20, true)).isEqualTo(4 << 20);
 
-        final Map<String, String> off = new HashMap<>(TcpConfig.defaults());
-        off.put("spread_chunk_min", "1048576");
-        assertThat(TcpConfig.parse(off).chunkSizeFor(1 << 20, false)).isEqualTo(1 << 20);
-        final Map<String, String> onePath = new HashMap<>(TcpConfig.defaults());
-        onePath.put("paths", "1");
-        assertThat(TcpConfig.parse(onePath).chunkSizeFor(1 << 20, false)).isEqualTo(1 << 20);
-
-        final Map<String, String> bad = new HashMap<>(TcpConfig.defaults());
-        bad.put("spread_chunk_min", "100");
-        final FerryException ex = catchThrowableOfType(FerryException.class, () -> TcpConfig.parse(bad));
-        assertThat(ex.code()).isEqualTo(ErrorCode.INVALID_PARAM);
-        assertThat(ex.getMessage()).contains("spread_chunk_min");
+        assertThat(with("spread_chunk_min", "1048576").chunkSizeFor(1 << 20, false)).isEqualTo(1 << 20);
+        assertThat(with("paths", "1").chunkSizeFor(1 << 20, false)).isEqualTo(1 << 20);
     }
 
     @Test
@@ -107,19 +97,17 @@ class EndpointsAndConfigTest
         assertThat(d.tailBytesFor(8L * mib - 1, mib, 256 * 1024)).as("under twice the tail: none").isZero();
         assertThat(d.tailBytesFor(64L * mib, mib, mib)).as("tail chunks no smaller: none").isZero();
 
-        final Map<String, String> off = new HashMap<>(TcpConfig.defaults());
-        off.put("tail_chunk_size", "1048576");
-        final TcpConfig o = TcpConfig.parse(off);
-        assertThat(o.tailBytesFor(64L * mib, mib, o.tailChunkFor(mib, false))).isZero();
-        final Map<String, String> onePath = new HashMap<>(TcpConfig.defaults());
-        onePath.put("paths", "1");
-        assertThat(TcpConfig.parse(onePath).tailBytesFor(64L * mib, mib, 256 * 1024)).isZero();
+        final TcpConfig off = with("tail_chunk_size", "1048576");
+        assertThat(off.tailBytesFor(64L * mib, mib, off.tailChunkFor(mib, false))).isZero();
+        assertThat(with("paths", "1").tailBytesFor(64L * mib, mib, 256 * 1024)).isZero();
+    }
 
-        final Map<String, String> bad = new HashMap<>(TcpConfig.defaults());
-        bad.put("tail_chunk_size", "100");
-        final FerryException ex = catchThrowableOfType(FerryException.class, () -> TcpConfig.parse(bad));
-        assertThat(ex.code()).isEqualTo(ErrorCode.INVALID_PARAM);
-        assertThat(ex.getMessage()).contains("tail_chunk_size");
+    /** @return the defaults with one parameter changed, parsed. */
+    private static TcpConfig with(final String key, final String value)
+    {
+        final Map<String, String> p = new HashMap<>(TcpConfig.defaults());
+        p.put(key, value);
+        return TcpConfig.parse(p);
     }
 
     @Test
