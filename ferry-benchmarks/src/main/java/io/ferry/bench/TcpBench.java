@@ -29,8 +29,11 @@ import java.util.Map;
  * TCP loopback benchmark in two processes: {@code TcpBench run [key=value TCP params]} starts a target JVM,
  * then measures WRITE and READ bandwidth for 1-64 MiB blocks, 64 B WRITE latency (post to DONE, which includes the
  * target's acknowledgement), and 20,480 descriptors of 4 KiB in one request against one 80 MiB descriptor.
- * Prints one JSON object per measurement. {@code -Dferry.bench.only="READ 1"} (an op and MiB) measures one such case;
- * {@code -Dferry.bench.only=descriptors} only the descriptor pair, three interleaved rounds.
+ * 1 MiB blocks are also measured with two requests in flight (each on its own 1 MiB), the way a client with many
+ * blocks to move keeps the connection busy; every other case keeps one request in flight.
+ * Prints one JSON object per measurement. {@code -Dferry.bench.only="READ 1"} (an op and MiB, optionally the requests
+ * in flight: "READ 1 2") measures one such case; {@code -Dferry.bench.only=descriptors} only the descriptor pair,
+ * three interleaved rounds.
  */
 public final class TcpBench
 {
@@ -118,8 +121,8 @@ public final class TcpBench
                 final Transfer[] pair = descriptorCases(agent, local, remote, peer);
                 for (int round = 0; round < 3; round++)
                 {
-                    final double o = rate(pair[0], 0);
-                    final double m = rate(pair[1], 0);
+                    final double o = rate(pair[0]);
+                    final double m = rate(pair[1]);
                     System.out.printf(Locale.ROOT, "one %.3f many %.3f ratio %.3f%n", o, m, m / o);
                 }
                 return;
@@ -128,19 +131,18 @@ public final class TcpBench
             {
                 final String[] parts = only.split(" ");
                 final long block = Long.parseLong(parts[1]) << 20;
-                final Transfer t = agent.createTransfer(TransferOp.parse(parts[0]), DescList.dram(local.asSlice(0, block)),
-                    DescList.builder(MemoryKind.DRAM).add(remote, block).build(), peer, TransferOptions.NONE);
-                bandwidth("bandwidth", only + " MiB", t, 0);
+                final int inFlight = parts.length > 2 ? Integer.parseInt(parts[2]) : 1;
+                bandwidth(parts[0] + " " + parts[1] + " MiB" + (inFlight > 1 ? ", " + inFlight + " in flight" : ""),
+                    blocks(agent, TransferOp.parse(parts[0]), local, remote, peer, block, inFlight));
                 return;
             }
             for (final TransferOp op : TransferOp.values())
             {
                 for (final long block : new long[] {1L << 20, 4L << 20, 16L << 20, 64L << 20})
                 {
-                    final Transfer t = agent.createTransfer(op, DescList.dram(local.asSlice(0, block)),
-                        DescList.builder(MemoryKind.DRAM).add(remote, block).build(), peer, TransferOptions.NONE);
-                    bandwidth("bandwidth", op + " " + (block >> 20) + " MiB", t, 0);
+                    bandwidth(op + " " + (block >> 20) + " MiB", blocks(agent, op, local, remote, peer, block, 1));
                 }
+                bandwidth(op + " 1 MiB, 2 in flight", blocks(agent, op, local, remote, peer, 1L << 20, 2));
             }
 
             final Transfer small = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 64)),
@@ -172,8 +174,8 @@ public final class TcpBench
             final List<Double> manyRate = new ArrayList<>();
             for (int round = 0; round < 5; round++)
             {
-                oneRate.add(rate(one, 0));
-                manyRate.add(rate(many, 0));
+                oneRate.add(rate(one));
+                manyRate.add(rate(many));
             }
             System.out.printf(Locale.ROOT, "{\"kind\":\"descriptors\",\"case\":\"WRITE 1 x 80 MiB\",\"GBps\":%.3f}%n",
                 median(oneRate));
@@ -207,35 +209,69 @@ public final class TcpBench
         return new Transfer[] {one, many};
     }
 
-    private static void bandwidth(final String kind, final String name, final Transfer t, final long bytes)
+    /** @return {@code count} transfers of one block each, side by side in both regions. */
+    private static Transfer[] blocks(final Agent agent, final TransferOp op, final MemorySegment local,
+        final long remote, final String peer, final long block, final int count)
     {
-        System.out.printf(Locale.ROOT, "{\"kind\":\"%s\",\"case\":\"%s\",\"GBps\":%.3f}%n", kind, name,
-            rate(t, bytes));
+        final Transfer[] ts = new Transfer[count];
+        for (int i = 0; i < count; i++)
+        {
+            ts[i] = agent.createTransfer(op, DescList.dram(local.asSlice(i * block, block)),
+                DescList.builder(MemoryKind.DRAM).add(remote + i * block, block).build(), peer, TransferOptions.NONE);
+        }
+        return ts;
+    }
+
+    private static void bandwidth(final String name, final Transfer... ts)
+    {
+        System.out.printf(Locale.ROOT, "{\"kind\":\"bandwidth\",\"case\":\"%s\",\"GBps\":%.3f}%n", name, rate(ts));
     }
 
     /**
      * Bytes per second / 1e9 over repeated posts: warm-up for a second (both JVMs compile the path), then at least
-     * two seconds and {@code bytes} of measurement.
+     * two seconds and five completions of measurement. With several transfers, all are posted at once and each is
+     * posted again as soon as it completes (in turn), so that as many are always in flight; those still in flight at
+     * the end are not counted.
      */
-    private static double rate(final Transfer t, final long bytes)
+    private static double rate(final Transfer... ts)
     {
         final long warmEnd = System.nanoTime() + 1_000_000_000L;
         while (System.nanoTime() - warmEnd < 0)
         {
-            t.post();
-            t.await(Duration.ofSeconds(60));
+            for (final Transfer t : ts)
+            {
+                t.post();
+            }
+            for (final Transfer t : ts)
+            {
+                t.await(Duration.ofSeconds(60));
+            }
         }
-        long iterations = 0;
+        long completions = 0;
+        long bytes = 0;
         final long start = System.nanoTime();
-        long now = start;
-        while (iterations < 5 || now - start < 2_000_000_000L || iterations * t.totalBytes() < bytes)
+        long now;
+        for (final Transfer t : ts)
         {
             t.post();
-            t.await(Duration.ofSeconds(60));
-            iterations++;
-            now = System.nanoTime();
         }
-        return iterations * t.totalBytes() / ((now - start) / 1e9) / 1e9;
+        for (int k = 0; ; k = (k + 1) % ts.length)
+        {
+            ts[k].await(Duration.ofSeconds(60));
+            completions++;
+            bytes += ts[k].totalBytes();
+            now = System.nanoTime();
+            if (completions >= 5 && now - start >= 2_000_000_000L)
+            {
+                break;
+            }
+            ts[k].post();
+        }
+        for (final Transfer t : ts)
+        {
+            t.await(Duration.ofSeconds(60));
+        }
+        return bytes / ((now - start) / 1e9) / 1e9;
     }
 
     private static double median(final List<Double> values)
