@@ -31,6 +31,8 @@ class StagedPipelineTest
     private static final class LazyDevice implements DeviceMemory
     {
         final List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+        /** {staging offset, length} of every copy queued to the device, in order. */
+        final List<long[]> toDevice = java.util.Collections.synchronizedList(new ArrayList<>());
 
         public MemoryKind kind()
         {
@@ -70,6 +72,7 @@ class StagedPipelineTest
                 public void toDevice(final long device, final long bufferOffset, final long dst, final long length)
                 {
                     queue.add(new long[] {buffer.address() + bufferOffset, dst, length});
+                    LazyDevice.this.toDevice.add(new long[] {bufferOffset, length});
                 }
 
                 public int mark()
@@ -214,6 +217,63 @@ class StagedPipelineTest
                 .startsWith(java.util.stream.LongStream.range(0, slices).mapToObj(k -> "mark " + k)
                     .toArray(String[]::new))
                 .endsWith("await");
+        }
+    }
+
+    @Test
+    void theReceiverCopiesASliceToTheDeviceOnlyOnceTwoMoreSlicesAreIn() throws Exception
+    {
+        final LazyDevice device = new LazyDevice();
+        final long slice = StagedPipeline.MIN_SLICE;
+        final long payload = 8 * slice;
+        try (Arena arena = Arena.ofShared();
+            ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+            SocketChannel out = SocketChannel.open(server.getLocalAddress());
+            SocketChannel in = server.accept())
+        {
+            final MemorySegment dst = arena.allocate(payload, 4096);
+            final ViewCache rx = new ViewCache(1, device);
+            rx.begin(payload);
+            rx.set(0, new TcpRegion(2, dst.address(), payload, 0L), 0, (int)payload);
+            final MemorySegment src = arena.allocate(payload, 4096);
+            final Random random = new Random(3);
+            for (long i = 0; i < payload; i += 8)
+            {
+                src.set(java.lang.foreign.ValueLayout.JAVA_LONG, i, random.nextLong());
+            }
+            final CompletableFuture<Void> received = CompletableFuture.runAsync(() ->
+            {
+                try
+                {
+                    StagedPipeline.read(in, rx, payload);
+                }
+                catch (final java.io.IOException ex)
+                {
+                    throw new java.io.UncheckedIOException(ex);
+                }
+            });
+            Channels.writeFully(out, src.asSlice(0, 3 * slice).asByteBuffer());
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (device.toDevice.isEmpty() && System.nanoTime() < deadline)
+            {
+                Thread.sleep(1);
+            }
+            Thread.sleep(200); // a receiver that copied each slice as soon as it was read would have queued 3 by now
+            assertThat(device.toDevice).as("after 3 slices read, only the first is on its way to the device")
+                .singleElement().satisfies(c -> assertThat(c).containsExactly(0, slice));
+            Channels.writeFully(out, src.asSlice(3 * slice).asByteBuffer());
+            received.get(10, TimeUnit.SECONDS);
+            assertThat(dst.mismatch(src)).isEqualTo(-1L);
+            long next = 0;
+            for (final long[] c : device.toDevice)
+            {
+                assertThat(c[0]).as("copies follow each other").isEqualTo(next);
+                next += c[1];
+            }
+            assertThat(next).isEqualTo(payload);
+            assertThat(device.toDevice.getLast()).as("the last two slices go after the last read, together")
+                .containsExactly(6 * slice, 2 * slice);
+            rx.close();
         }
     }
 
