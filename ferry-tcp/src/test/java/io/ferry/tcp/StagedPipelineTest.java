@@ -113,6 +113,38 @@ class StagedPipelineTest
         }
     }
 
+    /** Socket I/O on another thread. */
+    private interface SocketIo
+    {
+        void run() throws java.io.IOException;
+    }
+
+    private static CompletableFuture<Void> inBackground(final SocketIo io)
+    {
+        return CompletableFuture.runAsync(() ->
+        {
+            try
+            {
+                io.run();
+            }
+            catch (final java.io.IOException ex)
+            {
+                throw new java.io.UncheckedIOException(ex);
+            }
+        });
+    }
+
+    /** @return {@code size} (a multiple of 8) random bytes. */
+    private static MemorySegment randomBytes(final Arena arena, final long size, final Random random)
+    {
+        final MemorySegment m = arena.allocate(size, 4096);
+        for (long i = 0; i < size; i += 8)
+        {
+            m.set(java.lang.foreign.ValueLayout.JAVA_LONG, i, random.nextLong());
+        }
+        return m;
+    }
+
     /**
      * One frame of scattered "device" pieces: random source bytes, pieces of 1 B to 64 KiB at random source offsets,
      * each landing size / pieces apart at the destination; the sender's and the receiver's views are set.
@@ -132,12 +164,8 @@ class StagedPipelineTest
             final int pieces)
         {
             final Random random = new Random(seed);
-            src = arena.allocate(size, 4096);
+            src = randomBytes(arena, size, random);
             dst = arena.allocate(size, 4096);
-            for (long i = 0; i < size; i += 8)
-            {
-                src.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
-            }
             final TcpRegion srcRegion = new TcpRegion(1, src.address(), size, 0L);
             final TcpRegion dstRegion = new TcpRegion(2, dst.address(), size, 0L);
             srcOff = new long[pieces];
@@ -194,17 +222,8 @@ class StagedPipelineTest
             assertThat(frame.tx.wholeFrameStaged(payload)).isTrue();
             assertThat(StagedPipeline.sliceBytes(payload)).isEqualTo(StagedPipeline.MIN_SLICE);
             final ByteBuffer header = ByteBuffer.allocateDirect(16).putLong(0x5EED).putLong(payload).flip();
-            final CompletableFuture<Void> sent = CompletableFuture.runAsync(() ->
-            {
-                try
-                {
-                    StagedPipeline.write(out, header, frame.tx, payload, new ByteBuffer[2]);
-                }
-                catch (final java.io.IOException ex)
-                {
-                    throw new java.io.UncheckedIOException(ex);
-                }
-            });
+            final CompletableFuture<Void> sent = inBackground(() ->
+                StagedPipeline.write(out, header, frame.tx, payload, new ByteBuffer[2]));
             final ByteBuffer got = ByteBuffer.allocateDirect(16);
             Channels.readFully(in, got);
             assertThat(got.getLong(0)).isEqualTo(0x5EED);
@@ -235,23 +254,8 @@ class StagedPipelineTest
             final ViewCache rx = new ViewCache(1, device);
             rx.begin(payload);
             rx.set(0, new TcpRegion(2, dst.address(), payload, 0L), 0, (int)payload);
-            final MemorySegment src = arena.allocate(payload, 4096);
-            final Random random = new Random(3);
-            for (long i = 0; i < payload; i += 8)
-            {
-                src.set(java.lang.foreign.ValueLayout.JAVA_LONG, i, random.nextLong());
-            }
-            final CompletableFuture<Void> received = CompletableFuture.runAsync(() ->
-            {
-                try
-                {
-                    StagedPipeline.read(in, rx, payload);
-                }
-                catch (final java.io.IOException ex)
-                {
-                    throw new java.io.UncheckedIOException(ex);
-                }
-            });
+            final MemorySegment src = randomBytes(arena, payload, new Random(3));
+            final CompletableFuture<Void> received = inBackground(() -> StagedPipeline.read(in, rx, payload));
             Channels.writeFully(out, src.asSlice(0, 3 * slice).asByteBuffer());
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (device.toDevice.isEmpty() && System.nanoTime() < deadline)
