@@ -28,7 +28,9 @@ import java.util.Map;
  * <p>
  * Run on a GPU machine: {@code java -cp ... io.ferry.cuda.TcpVramBench [CONFIG ...]} where a CONFIG is
  * {@code default} or TCP parameters {@code key=value,key=value}; system properties {@code mib} (transfer size,
- * default 64), {@code rounds} (default 5) and {@code windowMs} (default 1500).
+ * default 64), {@code rounds} (default 5), {@code windowMs} (default 1500) and {@code buffers} (default 1: how many
+ * distinct buffer pairs of each kind a case cycles through, so that its working set can be made larger than the
+ * host's last-level cache, as a real KV cache's is).
  */
 public final class TcpVramBench
 {
@@ -46,9 +48,10 @@ public final class TcpVramBench
         final long bytes = Long.getLong("mib", 64) << 20;
         final int rounds = Integer.getInteger("rounds", 5);
         final long windowMs = Long.getLong("windowMs", 1500);
+        final int buffers = Integer.getInteger("buffers", 1);
         for (final String config : 0 == args.length ? new String[] {"default"} : args)
         {
-            run(config, params(config), bytes, rounds, windowMs);
+            run(config, params(config), bytes, rounds, windowMs, buffers);
         }
     }
 
@@ -67,42 +70,52 @@ public final class TcpVramBench
     }
 
     private static void run(final String config, final Map<String, String> params, final long bytes,
-        final int rounds, final long windowMs)
+        final int rounds, final long windowMs, final int buffers)
     {
+        final long total = bytes * buffers;
         try (Arena arena = Arena.ofShared();
-            VramBuffer va = VramBuffer.allocate(0, bytes);
-            VramBuffer vb = VramBuffer.allocate(0, bytes);
+            VramBuffer va = VramBuffer.allocate(0, total);
+            VramBuffer vb = VramBuffer.allocate(0, total);
             Agent a = Agent.create(AgentConfig.builder("vram-bench-a").backend("TCP", params).build());
             Agent b = Agent.create(AgentConfig.builder("vram-bench-b").backend("TCP", params).build()))
         {
-            final MemorySegment da = arena.allocate(bytes, 4096);
-            final MemorySegment db = arena.allocate(bytes, 4096);
+            final MemorySegment da = arena.allocate(total, 4096);
+            final MemorySegment db = arena.allocate(total, 4096);
             a.register(MemoryKind.DRAM, List.of(Region.of(da)));
             b.register(MemoryKind.DRAM, List.of(Region.of(db)));
-            a.register(MemoryKind.VRAM, List.of(Region.ofAddress(va.address(), bytes, 0)));
-            b.register(MemoryKind.VRAM, List.of(Region.ofAddress(vb.address(), bytes, 0)));
+            a.register(MemoryKind.VRAM, List.of(Region.ofAddress(va.address(), total, 0)));
+            b.register(MemoryKind.VRAM, List.of(Region.ofAddress(vb.address(), total, 0)));
             final String peer = a.loadRemoteMetadata(b.localMetadata());
-            final Map<String, Transfer> cases = new LinkedHashMap<>();
+            final Map<String, Transfer[]> cases = new LinkedHashMap<>();
             for (final TransferOp op : new TransferOp[] {TransferOp.WRITE, TransferOp.READ})
             {
-                cases.put(op + " DRAM", a.createTransfer(op, desc(MemoryKind.DRAM, da.address(), bytes),
-                    desc(MemoryKind.DRAM, db.address(), bytes), peer, TransferOptions.NONE));
-                cases.put(op + " VRAM", a.createTransfer(op, desc(MemoryKind.VRAM, va.address(), bytes),
-                    desc(MemoryKind.VRAM, vb.address(), bytes), peer, TransferOptions.NONE));
+                final Transfer[] dram = new Transfer[buffers];
+                final Transfer[] vram = new Transfer[buffers];
+                for (int i = 0; i < buffers; i++)
+                {
+                    final long at = i * bytes;
+                    dram[i] = a.createTransfer(op, desc(MemoryKind.DRAM, da.address() + at, bytes),
+                        desc(MemoryKind.DRAM, db.address() + at, bytes), peer, TransferOptions.NONE);
+                    vram[i] = a.createTransfer(op, desc(MemoryKind.VRAM, va.address() + at, bytes),
+                        desc(MemoryKind.VRAM, vb.address() + at, bytes), peer, TransferOptions.NONE);
+                }
+                cases.put(op + " DRAM", dram);
+                cases.put(op + " VRAM", vram);
             }
-            for (final Transfer t : cases.values())
+            for (final Transfer[] t : cases.values())
             {
                 gbps(t, bytes, 1000);
             }
             final Map<String, List<Double>> got = new LinkedHashMap<>();
             for (int r = 0; r < rounds; r++)
             {
-                for (final Map.Entry<String, Transfer> e : cases.entrySet())
+                for (final Map.Entry<String, Transfer[]> e : cases.entrySet())
                 {
                     got.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(gbps(e.getValue(), bytes, windowMs));
                 }
             }
-            final StringBuilder line = new StringBuilder(String.format("%d MiB %s", bytes >> 20, config));
+            final StringBuilder line = new StringBuilder(String.format("%d MiB %s%s", bytes >> 20, config,
+                1 == buffers ? "" : " x" + buffers + " buffers"));
             for (final String op : new String[] {"WRITE", "READ"})
             {
                 final double dram = CudaBench.median(got.get(op + " DRAM").stream().mapToDouble(d -> d).toArray());
@@ -123,8 +136,11 @@ public final class TcpVramBench
         return DescList.of(kind, new MemoryDesc(address, bytes, 0));
     }
 
-    /** Back-to-back post and await for at least {@code ms}; bytes moved per nanosecond (GB/s). */
-    private static double gbps(final Transfer t, final long bytes, final long ms)
+    /**
+     * Back-to-back post and await for at least {@code ms}, cycling through the transfers; bytes moved per
+     * nanosecond (GB/s).
+     */
+    private static double gbps(final Transfer[] transfers, final long bytes, final long ms)
     {
         final long start = System.nanoTime();
         final long end = start + ms * 1_000_000L;
@@ -132,6 +148,7 @@ public final class TcpVramBench
         long now;
         do
         {
+            final Transfer t = transfers[(int)(n % transfers.length)];
             t.post();
             t.await(Duration.ofSeconds(60));
             n++;
