@@ -626,6 +626,10 @@ final class PeerLink
             }
             r.active = false;
             active.remove(r);
+            if (null != error)
+            {
+                pending.removeAll(r); // a failed post can leave chunks waiting; a repost reuses their objects
+            }
             notification = r.notification;
             if (null != error && io.ferry.TransferOp.WRITE == r.op && null != notification && !failed)
             {
@@ -657,6 +661,7 @@ final class PeerLink
             {
                 r.active = false;
                 active.remove(r);
+                pending.removeAll(r);
             }
             return true;
         }

@@ -49,6 +49,25 @@ final class PendingChunks
         bytes = 0;
     }
 
+    /**
+     * Drops every waiting chunk of a request, so that a later post of it, which reuses its chunk objects, cannot
+     * find stale copies of them in the queue.
+     *
+     * @param request the request.
+     */
+    void removeAll(final TcpRequest request)
+    {
+        chunks.removeIf(c ->
+        {
+            if (c.request == request)
+            {
+                bytes -= c.bytes;
+                return true;
+            }
+            return false;
+        });
+    }
+
     /** @return payload bytes of the chunks waiting. */
     long bytes()
     {

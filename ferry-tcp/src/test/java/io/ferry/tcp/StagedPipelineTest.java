@@ -252,32 +252,39 @@ class StagedPipelineTest
         {
             final MemorySegment dst = arena.allocate(payload, 4096);
             final ViewCache rx = new ViewCache(1, device);
-            rx.begin(payload);
-            rx.set(0, new TcpRegion(2, dst.address(), payload, 0L), 0, (int)payload);
-            final MemorySegment src = randomBytes(arena, payload, new Random(3));
-            final CompletableFuture<Void> received = inBackground(() -> StagedPipeline.read(in, rx, payload));
-            Channels.writeFully(out, src.asSlice(0, 3 * slice).asByteBuffer());
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (device.toDevice.isEmpty() && System.nanoTime() < deadline)
+            try
             {
-                Thread.sleep(1);
+                rx.begin(payload);
+                rx.set(0, new TcpRegion(2, dst.address(), payload, 0L), 0, (int)payload);
+                final MemorySegment src = randomBytes(arena, payload, new Random(3));
+                final CompletableFuture<Void> received = inBackground(() -> StagedPipeline.read(in, rx, payload));
+                Channels.writeFully(out, src.asSlice(0, 3 * slice).asByteBuffer());
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (device.toDevice.isEmpty() && System.nanoTime() < deadline)
+                {
+                    Thread.sleep(1);
+                }
+                // a receiver that copied each slice as soon as it was read would have queued 3 by now
+                Thread.sleep(200);
+                assertThat(device.toDevice).as("after 3 slices read, only the first is on its way to the device")
+                    .singleElement().satisfies(c -> assertThat(c).containsExactly(0, slice));
+                Channels.writeFully(out, src.asSlice(3 * slice).asByteBuffer());
+                received.get(10, TimeUnit.SECONDS);
+                assertThat(dst.mismatch(src)).isEqualTo(-1L);
+                long next = 0;
+                for (final long[] c : device.toDevice)
+                {
+                    assertThat(c[0]).as("copies follow each other").isEqualTo(next);
+                    next += c[1];
+                }
+                assertThat(next).isEqualTo(payload);
+                assertThat(device.toDevice.getLast()).as("the last two slices go after the last read, together")
+                    .containsExactly(6 * slice, 2 * slice);
             }
-            Thread.sleep(200); // a receiver that copied each slice as soon as it was read would have queued 3 by now
-            assertThat(device.toDevice).as("after 3 slices read, only the first is on its way to the device")
-                .singleElement().satisfies(c -> assertThat(c).containsExactly(0, slice));
-            Channels.writeFully(out, src.asSlice(3 * slice).asByteBuffer());
-            received.get(10, TimeUnit.SECONDS);
-            assertThat(dst.mismatch(src)).isEqualTo(-1L);
-            long next = 0;
-            for (final long[] c : device.toDevice)
+            finally
             {
-                assertThat(c[0]).as("copies follow each other").isEqualTo(next);
-                next += c[1];
+                rx.close(); // also when an assertion fails, so the staging buffer's arena does not outlive the test
             }
-            assertThat(next).isEqualTo(payload);
-            assertThat(device.toDevice.getLast()).as("the last two slices go after the last read, together")
-                .containsExactly(6 * slice, 2 * slice);
-            rx.close();
         }
     }
 

@@ -134,4 +134,23 @@ class TcpRequestTest
         }
         assertThat(piece).isEqualTo(r.pieceCount);
     }
+
+    @Test
+    void droppingARequestsWaitingChunksLeavesTheOthersInOrderWithTheirBytes()
+    {
+        final TcpRequest failed = request(new long[] {4L * MIB}, MIB, 0, MIB, 256);
+        final TcpRequest other = request(new long[] {2L * MIB}, MIB, 0, MIB, 256);
+        final PendingChunks pending = new PendingChunks();
+        pending.addLast(failed.chunks[0]);
+        pending.addLast(other.chunks[0]);
+        pending.addLast(failed.chunks[1]);
+        pending.addFirst(failed.chunks[2]);
+        pending.addLast(other.chunks[1]);
+        pending.removeAll(failed);
+        assertThat(pending.bytes()).isEqualTo(2L * MIB);
+        assertThat(pending.pollFirst()).isSameAs(other.chunks[0]);
+        assertThat(pending.pollFirst()).isSameAs(other.chunks[1]);
+        assertThat(pending.isEmpty()).isTrue();
+        assertThat(pending.bytes()).isZero();
+    }
 }
