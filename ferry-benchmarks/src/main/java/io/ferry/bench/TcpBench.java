@@ -33,7 +33,8 @@ import java.util.Map;
  * blocks to move keeps the connection busy; every other case keeps one request in flight.
  * Prints one JSON object per measurement. {@code -Dferry.bench.only="READ 1"} (an op and MiB, optionally the requests
  * in flight: "READ 1 2") measures one such case; {@code -Dferry.bench.only=descriptors} only the descriptor pair,
- * three interleaved rounds.
+ * three interleaved rounds. With {@code FERRY_BENCH_TARGET_CPUS} set (a {@code taskset -c} list), the target JVM
+ * runs on those CPUs only ({@code bench/tcp-loopback --pinned} puts each side on a CPU of its own).
  */
 public final class TcpBench
 {
@@ -92,6 +93,11 @@ public final class TcpBench
         if (null != childOpts && !childOpts.isBlank())
         {
             cmd.addAll(1, Arrays.asList(childOpts.trim().split("\\s+")));
+        }
+        final String targetCpus = System.getenv("FERRY_BENCH_TARGET_CPUS");
+        if (null != targetCpus && !targetCpus.isBlank())
+        {
+            cmd.addAll(0, List.of("taskset", "-c", targetCpus.trim())); // the target on CPUs of its own
         }
         final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try (Arena arena = Arena.ofShared();
