@@ -49,12 +49,13 @@ final class Handshake
     {
         final byte[] i = initiator.getBytes(StandardCharsets.UTF_8);
         final byte[] t = target.getBytes(StandardCharsets.UTF_8);
-        final int body = 2 + i.length + 2 + t.length + 4 + Frames.MAC_LENGTH;
+        final int body = (int)Frames.aligned(Frames.HEADER_LENGTH + 2 + i.length + 2 + t.length + 4 +
+            Frames.MAC_LENGTH) - Frames.HEADER_LENGTH;
         final ByteBuffer buf = ByteBuffer.allocate(Frames.HEADER_LENGTH + body);
         Frames.putHeader(buf, Frames.HELLO, body, 0);
         buf.putShort((short)i.length).put(i).putShort((short)t.length).put(t).putShort((short)path)
             .putShort((short)0).put(mac);
-        return buf.flip();
+        return Frames.putPadding(buf).flip();
     }
 
     /**
@@ -75,9 +76,9 @@ final class Handshake
             body.getShort();
             final byte[] mac = new byte[Frames.MAC_LENGTH];
             body.get(mac);
-            if (body.hasRemaining())
+            if (body.remaining() >= Frames.ALIGN)
             {
-                throw new IllegalArgumentException("HELLO has trailing bytes");
+                throw new IllegalArgumentException("HELLO has " + body.remaining() + " trailing bytes");
             }
             return new Hello(initiator, target, path, mac);
         }

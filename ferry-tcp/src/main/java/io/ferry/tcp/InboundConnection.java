@@ -25,8 +25,13 @@ final class InboundConnection implements Runnable
     private final SocketChannel channel;
     private final String remote;
     private final ByteBuffer header = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED);
-    private final ByteBuffer spans = ByteBuffer.allocateDirect(Frames.MAX_SPANS * Frames.SPAN_LENGTH);
-    private final ByteBuffer reply = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED + 1024);
+    private final ByteBuffer spans = ByteBuffer.allocateDirect(Frames.MAX_SPANS * Frames.SPAN_LENGTH + Frames.ALIGN);
+    private final ByteBuffer reply = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED + 1024 +
+        Frames.ALIGN);
+    /** Zero bytes written after a payload; nothing writes into it. */
+    private final ByteBuffer padOut = ByteBuffer.allocateDirect(Frames.ALIGN);
+    /** The padding read after a payload. */
+    private final ByteBuffer padIn = ByteBuffer.allocateDirect(Frames.ALIGN);
     private final ByteBuffer[] replyPair = new ByteBuffer[2];
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
     private final ViewCache views;
@@ -98,13 +103,14 @@ final class InboundConnection implements Runnable
         backend.watchdog.deadline(channel, backend.config.connectTimeoutMs());
         final byte[] nonce = new byte[Frames.CHALLENGE_LENGTH];
         RANDOM.nextBytes(nonce);
-        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH);
-        Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_LENGTH, 0);
-        Channels.writeFully(channel, challenge.put(nonce).flip());
+        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
+        Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_BODY, 0);
+        Channels.writeFully(channel, Frames.putPadding(challenge.put(nonce)).flip());
 
         final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
         Channels.readFully(channel, h);
-        final String bad = Frames.checkHeader(h, 2 * (2 + Frames.MAX_NAME) + 4 + Frames.MAC_LENGTH);
+        final String bad = Frames.checkHeader(h, (int)Frames.aligned(Frames.HEADER_LENGTH + 2 * (2 + Frames.MAX_NAME) +
+            4 + Frames.MAC_LENGTH) - Frames.HEADER_LENGTH);
         if (null != bad || Frames.HELLO != h.get(3))
         {
             return refuse(null == bad ? "expected HELLO, got " + Frames.typeName(h.get(3)) : bad);
@@ -130,9 +136,9 @@ final class InboundConnection implements Runnable
         {
             return refuse("authentication failed (wrong or missing auth_secret)");
         }
-        final ByteBuffer ok = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-        Frames.putHeader(ok, Frames.HELLO_OK, 0, 0);
-        Channels.writeFully(channel, ok.flip());
+        final ByteBuffer ok = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.EMPTY_BODY);
+        Frames.putHeader(ok, Frames.HELLO_OK, Frames.EMPTY_BODY, 0);
+        Channels.writeFully(channel, Frames.putPadding(ok).flip());
         backend.watchdog.clear(channel);
         return true;
     }
@@ -175,15 +181,14 @@ final class InboundConnection implements Runnable
         final int count = Short.toUnsignedInt(header.getShort(Frames.HEADER_LENGTH));
         final int flags = header.getShort(Frames.HEADER_LENGTH + 2);
         final int expectedCrc = header.getInt(Frames.HEADER_LENGTH + 4);
-        final long spanBytes = (long)count * Frames.SPAN_LENGTH;
-        if (0 == count || count > Frames.MAX_SPANS || Frames.CHUNK_FIXED + spanBytes > body)
+        if (0 == count || count > Frames.MAX_SPANS || Frames.chunkPrefix(count) - Frames.HEADER_LENGTH > body)
         {
             return protocolError(Frames.typeName(type) + " with " + count + " spans does not fit its " + body +
                 "-byte body");
         }
-        spans.clear().limit((int)spanBytes);
+        spans.clear().limit(Frames.chunkPrefix(count) - Frames.HEADER_LENGTH - Frames.CHUNK_FIXED); // and padding
         Channels.readFully(channel, spans);
-        final long payload = body - Frames.CHUNK_FIXED - spanBytes;
+        final long payload = body - (Frames.chunkPrefix(count) - Frames.HEADER_LENGTH); // with its padding
         long total = 0;
         short status = Frames.OK;
         String reason = "";
@@ -214,10 +219,10 @@ final class InboundConnection implements Runnable
             last = r;
         }
         final boolean write = Frames.WRITE == type;
-        if ((write && total != payload) || (!write && 0 != payload))
+        if ((write && Frames.aligned(total) != payload) || (!write && 0 != payload))
         {
             return protocolError(Frames.typeName(type) + " spans add up to " + total + " bytes but " + payload +
-                " payload bytes follow");
+                " payload and padding bytes follow");
         }
         if (Frames.OK != status)
         {
@@ -225,7 +230,7 @@ final class InboundConnection implements Runnable
                 Frames.typeName(type) + " from " + initiator + " at " + remote + ": " + reason);
             if (write)
             {
-                Channels.skip(channel, scratch, payload);
+                Channels.skip(channel, scratch, payload); // the payload and its padding
             }
             sendReply(write ? Frames.ACK : Frames.READ_DATA, id, status, reason);
             return true;
@@ -234,13 +239,15 @@ final class InboundConnection implements Runnable
         final int iov = fillViews(count, table);
         if (write)
         {
-            if (0 == (flags & Frames.FLAG_CRC) && views.wholeFrameStaged(payload))
+            if (0 == (flags & Frames.FLAG_CRC) && views.wholeFrameStaged(total))
             {
-                StagedPipeline.read(channel, views, payload); // VRAM spans: device copies overlap the reads
+                StagedPipeline.read(channel, views, total); // VRAM spans: device copies overlap the reads
+                Channels.readFully(channel, Frames.tailPadding(padIn, total));
                 sendReply(Frames.ACK, id, Frames.OK, "");
                 return true;
             }
-            Channels.readFully(channel, views.iov, 1, iov, payload);
+            views.iov[iov + 1] = Frames.tailPadding(padIn, total);
+            Channels.readFully(channel, views.iov, 1, iov + 1, payload);
             if (0 != (flags & Frames.FLAG_CRC) && views.checksum(iov) != expectedCrc)
             {
                 LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": chunk from " + initiator +
@@ -261,16 +268,17 @@ final class InboundConnection implements Runnable
         {
             views.stageToHost();
         }
-        reply.clear();
-        Frames.putHeader(reply, Frames.READ_DATA, (int)(Frames.REPLY_FIXED + total), id);
-        reply.putShort(Frames.OK).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(useCrc ? views.checksum(iov) : 0).flip();
+        Frames.putReplyPrefix(reply.clear(), Frames.READ_DATA, id, Frames.OK, useCrc ? Frames.FLAG_CRC : 0,
+            useCrc ? views.checksum(iov) : 0, (int)total).flip();
         if (pipelined)
         {
             StagedPipeline.write(channel, reply, views, total, replyPair); // VRAM spans: copies overlap the send
+            Channels.writeFully(channel, Frames.tailPadding(padOut, total));
             return true;
         }
         views.iov[0] = reply;
-        Channels.writeFully(channel, views.iov, iov + 1);
+        views.iov[iov + 1] = Frames.tailPadding(padOut, total);
+        Channels.writeFully(channel, views.iov, iov + 2);
         return true;
     }
 
@@ -291,7 +299,7 @@ final class InboundConnection implements Runnable
 
     private boolean serveNotify(final int body, final long id) throws IOException
     {
-        if (body < Frames.NOTIFY_FIXED || body > MAX_NOTIFICATION + Frames.NOTIFY_FIXED)
+        if (body < Frames.NOTIFY_FIXED || body > Frames.notifyBody(0, MAX_NOTIFICATION))
         {
             return protocolError("NOTIFY body of " + body + " bytes");
         }
@@ -301,14 +309,18 @@ final class InboundConnection implements Runnable
         final short kind = b.getShort();
         b.getShort();
         final int reasonLength = b.getInt();
-        if (reasonLength < 0 || reasonLength > b.remaining() ||
+        final int payloadLength = b.getInt();
+        b.getInt();
+        if (reasonLength < 0 || payloadLength < 0 || (long)reasonLength + payloadLength > b.remaining() ||
+            Frames.notifyBody(reasonLength, payloadLength) != body ||
             (kind != Frames.NOTIFY_DATA && kind != Frames.NOTIFY_STANDALONE && kind != Frames.NOTIFY_FAILURE))
         {
-            return protocolError("malformed NOTIFY (kind " + kind + ", reason of " + reasonLength + " bytes)");
+            return protocolError("malformed NOTIFY (kind " + kind + ", reason of " + reasonLength + " bytes, " +
+                "payload of " + payloadLength + " bytes, body of " + body + " bytes)");
         }
         final String reason = new String(b.array(), b.position(), reasonLength, StandardCharsets.UTF_8);
         b.position(b.position() + reasonLength);
-        final byte[] payload = new byte[b.remaining()];
+        final byte[] payload = new byte[payloadLength];
         b.get(payload);
         // acknowledged before the application hears of it: an application that closes its agent on a notification
         // (a target told "done") must not cut the sender off before the sender learns the notification arrived
@@ -346,9 +358,7 @@ final class InboundConnection implements Runnable
     {
         final byte[] text = reason.isEmpty() ? NO_REASON : reason.getBytes(StandardCharsets.UTF_8);
         final int len = Math.min(text.length, 1024);
-        reply.clear();
-        Frames.putHeader(reply, type, Frames.REPLY_FIXED + len, id);
-        reply.putShort(status).putShort((short)0).putInt(0).put(text, 0, len).flip();
-        Channels.writeFully(channel, reply);
+        Frames.putReplyPrefix(reply.clear(), type, id, status, (short)0, 0, len).put(text, 0, len);
+        Channels.writeFully(channel, Frames.putPadding(reply).flip());
     }
 }

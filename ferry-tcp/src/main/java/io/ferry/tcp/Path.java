@@ -34,6 +34,10 @@ final class Path
 
     private final ByteBuffer txHeader;
     private final ByteBuffer rxHeader = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
+    /** Zero bytes written after a payload; nothing writes into it. */
+    private final ByteBuffer txPad = ByteBuffer.allocateDirect(Frames.ALIGN);
+    /** The padding read after a payload. */
+    private final ByteBuffer rxPad = ByteBuffer.allocateDirect(Frames.ALIGN);
     private final ViewCache txViews;
     private final ByteBuffer[] txPair = new ByteBuffer[2];
     private final ViewCache rxViews;
@@ -50,8 +54,7 @@ final class Path
         this.controller = controller;
         this.hasWork = link.lock.newCondition();
         this.description = description;
-        this.txHeader = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.NOTIFY_FIXED +
-            maxSpans * Frames.SPAN_LENGTH);
+        this.txHeader = ByteBuffer.allocateDirect(Frames.chunkPrefix(maxSpans));
         this.txViews = new ViewCache(2 * maxSpans, link.backend.deviceMemory);
         this.rxViews = new ViewCache(2 * maxSpans, link.backend.deviceMemory);
     }
@@ -209,8 +212,8 @@ final class Path
         final boolean useCrc = write && link.config.crc32c();
         final ByteBuffer h = txHeader.clear();
         final int spans = c.pieceCount;
-        final int body = Frames.CHUNK_FIXED + spans * Frames.SPAN_LENGTH + (write ? (int)c.bytes : 0);
-        Frames.putHeader(h, write ? Frames.WRITE : Frames.READ_REQ, body, c.id);
+        final long payload = write ? c.bytes : 0;
+        Frames.putHeader(h, write ? Frames.WRITE : Frames.READ_REQ, (int)Frames.chunkBody(spans, payload), c.id);
         h.putShort((short)spans).putShort(useCrc ? Frames.FLAG_CRC : 0).putInt(0);
         final int end = c.firstPiece + spans;
         int iov = 0;
@@ -223,12 +226,14 @@ final class Path
                 iov = addViews(txViews, iov, r.localRegion[p], r.localOffset[p], r.pieceLength[p]);
             }
         }
+        Frames.putPadding(h);
         if (txViews.staged())
         {
             if (!useCrc && txViews.wholeFrameStaged(c.bytes))
             {
                 h.flip();
                 StagedPipeline.write(channel, h, txViews, c.bytes, txPair); // device copies overlap the send
+                Channels.writeFully(channel, Frames.tailPadding(txPad, c.bytes));
                 return;
             }
             txViews.stageToHost(); // device pieces: copied to pinned host memory, then sent from there
@@ -239,19 +244,22 @@ final class Path
         }
         h.flip();
         txViews.iov[0] = h;
-        Channels.writeFully(channel, txViews.iov, iov + 1);
+        txViews.iov[iov + 1] = Frames.tailPadding(txPad, payload);
+        Channels.writeFully(channel, txViews.iov, iov + 2);
     }
 
     private void writeNotification(final Chunk c) throws IOException
     {
         final byte[] reason = null == c.notifyReason ? new byte[0] :
             c.notifyReason.getBytes(StandardCharsets.UTF_8);
-        final int body = Frames.NOTIFY_FIXED + reason.length + c.notifyPayload.length;
+        final int body = Frames.notifyBody(reason.length, c.notifyPayload.length);
         final ByteBuffer h = txHeader.clear();
         Frames.putHeader(h, Frames.NOTIFY, body, c.id);
-        h.putShort(c.notifyKind).putShort((short)0).putInt(reason.length).flip();
-        Channels.writeFully(channel, new ByteBuffer[] {h, ByteBuffer.wrap(reason), ByteBuffer.wrap(c.notifyPayload)},
-            3);
+        h.putShort(c.notifyKind).putShort((short)0).putInt(reason.length).putInt(c.notifyPayload.length).putInt(0)
+            .flip();
+        Channels.writeFully(channel, new ByteBuffer[] {h, ByteBuffer.wrap(reason), ByteBuffer.wrap(c.notifyPayload),
+            Frames.tailPadding(txPad, Frames.HEADER_LENGTH + Frames.NOTIFY_FIXED + reason.length +
+                c.notifyPayload.length)}, 4);
     }
 
     private void receiveLoop()
@@ -260,7 +268,7 @@ final class Path
         {
             while (!dead)
             {
-                final ByteBuffer h = rxHeader.clear().limit(Frames.HEADER_LENGTH);
+                final ByteBuffer h = rxHeader.clear(); // every frame has at least the 64 bytes of a reply's prefix
                 Channels.readFully(channel, h);
                 final String bad = Frames.checkHeader(h, link.config.maxFrameBytes());
                 if (null != bad)
@@ -270,16 +278,16 @@ final class Path
                 final int type = h.get(3);
                 final int body = h.getInt(4);
                 final long id = h.getLong(8);
-                if ((Frames.ACK != type && Frames.READ_DATA != type) || body < Frames.REPLY_FIXED)
-                {
-                    throw new IOException("peer sent " + Frames.typeName(type) + " of " + body + " bytes on a data path");
-                }
-                h.limit(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
-                Channels.readFully(channel, h);
                 final int status = Short.toUnsignedInt(h.getShort(Frames.HEADER_LENGTH));
                 final int flags = h.getShort(Frames.HEADER_LENGTH + 2);
                 final int expectedCrc = h.getInt(Frames.HEADER_LENGTH + 4);
-                final int payload = body - Frames.REPLY_FIXED;
+                final int payload = h.getInt(Frames.HEADER_LENGTH + 8);
+                if ((Frames.ACK != type && Frames.READ_DATA != type) || payload < 0 ||
+                    Frames.replyBody(payload) != body)
+                {
+                    throw new IOException("peer sent " + Frames.typeName(type) + " of " + body + " bytes with " +
+                        payload + " data bytes on a data path");
+                }
                 if (Frames.OK != status || Frames.ACK == type)
                 {
                     if (payload > 65536)
@@ -289,9 +297,9 @@ final class Path
                     String reason = "";
                     if (payload > 0)
                     {
-                        final ByteBuffer text = ByteBuffer.allocate(payload);
+                        final ByteBuffer text = ByteBuffer.allocate((int)Frames.aligned(payload));
                         Channels.readFully(channel, text);
-                        reason = new String(text.array(), StandardCharsets.UTF_8);
+                        reason = new String(text.array(), 0, payload, StandardCharsets.UTF_8);
                     }
                     link.onReply(this, id, status, reason);
                     continue;
@@ -314,10 +322,12 @@ final class Path
                 if (0 == (flags & Frames.FLAG_CRC) && rxViews.wholeFrameStaged(payload))
                 {
                     StagedPipeline.read(channel, rxViews, payload); // device copies overlap the reads
+                    Channels.readFully(channel, Frames.tailPadding(rxPad, payload));
                 }
                 else
                 {
-                    Channels.readFully(channel, rxViews.iov, 1, iov, payload);
+                    rxViews.iov[iov + 1] = Frames.tailPadding(rxPad, payload);
+                    Channels.readFully(channel, rxViews.iov, 1, iov + 1, Frames.aligned(payload));
                     if (0 != (flags & Frames.FLAG_CRC) && rxViews.checksum(iov) != expectedCrc)
                     {
                         outcome = Frames.CRC_MISMATCH;

@@ -164,28 +164,29 @@ final class PeerLink
             }
             backend.watchdog.deadline(ch, config.connectTimeoutMs());
             ch.socket().connect(remote, config.connectTimeoutMs());
-            final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH);
-            Channels.readFully(ch, challenge);
-            challenge.flip();
-            final String bad = Frames.checkHeader(challenge, Frames.CHALLENGE_LENGTH);
-            if (null != bad || Frames.CHALLENGE != challenge.get(3) || Frames.CHALLENGE_LENGTH != challenge.getInt(4))
+            final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
+            // the header alone first: a listener of another protocol version is named, not waited on for more bytes
+            Channels.readFully(ch, challenge.limit(Frames.HEADER_LENGTH));
+            final String bad = Frames.checkHeader(challenge, Frames.CHALLENGE_BODY);
+            if (null != bad || Frames.CHALLENGE != challenge.get(3) || Frames.CHALLENGE_BODY != challenge.getInt(4))
             {
-                throw new IOException("not a ferry TCP listener (" + (null == bad ? "no challenge" : bad) + ")");
+                throw new IOException("not a ferry TCP listener of this version (" +
+                    (null == bad ? "no challenge" : bad) + ")");
             }
+            Channels.readFully(ch, challenge.limit(challenge.capacity()));
             final byte[] nonce = new byte[Frames.CHALLENGE_LENGTH];
             challenge.position(Frames.HEADER_LENGTH).get(nonce);
             Channels.writeFully(ch, Handshake.hello(backend.agentName(), peer, index,
                 Handshake.mac(config.authSecret(), nonce, backend.agentName(), peer)));
-            final ByteBuffer reply = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-            Channels.readFully(ch, reply);
-            if (Frames.HELLO_OK != reply.get(3))
+            final ByteBuffer reply = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
+            Channels.readFully(ch, reply); // HELLO_OK, or an ACK that says why not: both at least this long
+            if (Frames.HELLO_OK != reply.get(3) || Frames.EMPTY_BODY != reply.getInt(4))
             {
-                final int len = reply.getInt(4);
-                final ByteBuffer why = ByteBuffer.allocate(Math.clamp(len, 0, 4096));
+                final int len = Math.clamp(reply.getInt(Frames.HEADER_LENGTH + 8), 0, 1024);
+                final ByteBuffer why = ByteBuffer.allocate(len);
                 Channels.readFully(ch, why);
-                final String reason = why.capacity() > Frames.REPLY_FIXED ? new String(why.array(), Frames.REPLY_FIXED,
-                    why.capacity() - Frames.REPLY_FIXED, java.nio.charset.StandardCharsets.UTF_8) : "no reason";
-                throw new IOException("peer refused the handshake: " + reason);
+                throw new IOException("peer refused the handshake: " + (0 == len ? "no reason" :
+                    new String(why.array(), java.nio.charset.StandardCharsets.UTF_8)));
             }
             backend.watchdog.clear(ch);
             final String description = ch.getLocalAddress() + " -> " + remote;

@@ -135,7 +135,8 @@ record TcpConfig(
         }
         final int maxFrame = intParam(p, "max_frame_bytes", 65536, Integer.MAX_VALUE);
         final int maxSpans = intParam(p, "max_spans_per_chunk", 1, Frames.MAX_SPANS);
-        final long room = maxFrame - Frames.CHUNK_FIXED - (long)maxSpans * Frames.SPAN_LENGTH;
+        // the largest payload whose frame (spans, payload and padding) fits
+        final long room = (maxFrame - (Frames.chunkPrefix(maxSpans) - Frames.HEADER_LENGTH)) & -(long)Frames.ALIGN;
         if (chunk > room)
         {
             throw invalid("chunk_size " + chunk + " with " + maxSpans + " spans does not fit max_frame_bytes " +

@@ -14,6 +14,7 @@ final class ViewCache
     private final int[] windows;
     private final int[] starts;
     private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    /** A frame's I/O vector: slot 0 for its header (when written), the views from slot 1, then its padding. */
     final ByteBuffer[] iov;
     private final io.ferry.spi.DeviceMemory device;
     private io.ferry.spi.DeviceMemory.Staging lane;
@@ -40,7 +41,7 @@ final class ViewCache
         regions = new TcpRegion[slots];
         windows = new int[slots];
         starts = new int[slots];
-        iov = new ByteBuffer[slots + 1];
+        iov = new ByteBuffer[slots + 2]; // the frame's header first, its padding last
         this.device = device;
         pieceDeviceAddress = new long[slots];
         pieceDevice = new long[slots];

@@ -70,7 +70,7 @@ class HostilePeerTest
     private SocketChannel handshake(final String targetName) throws IOException
     {
         final SocketChannel ch = SocketChannel.open(address);
-        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH);
+        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
         Channels.readFully(ch, challenge);
         Channels.writeFully(ch, Handshake.hello("mallory", targetName, 0, new byte[Frames.MAC_LENGTH]));
         return ch;
@@ -88,12 +88,26 @@ class HostilePeerTest
     private static ByteBuffer write(final long chunkId, final long regionKey, final long offset, final byte[] data,
         final int claimedLength)
     {
-        final ByteBuffer b = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED + Frames.SPAN_LENGTH +
-            data.length);
-        Frames.putHeader(b, Frames.WRITE, Frames.CHUNK_FIXED + Frames.SPAN_LENGTH + data.length, chunkId);
-        b.putShort((short)1).putShort((short)0).putInt(0).putLong(regionKey).putLong(offset).putInt(claimedLength)
-            .put(data);
-        return b.flip();
+        final long body = Frames.chunkBody(1, data.length);
+        final ByteBuffer b = ByteBuffer.allocate((int)(Frames.HEADER_LENGTH + body));
+        Frames.putHeader(b, Frames.WRITE, (int)body, chunkId);
+        b.putShort((short)1).putShort((short)0).putInt(0).putLong(regionKey).putLong(offset).putInt(claimedLength);
+        return Frames.putPadding(Frames.putPadding(b).put(data)).flip();
+    }
+
+    private static ByteBuffer readRequest(final long chunkId, final long regionKey, final long offset, final int length)
+    {
+        final ByteBuffer b = ByteBuffer.allocate(Frames.chunkPrefix(1));
+        Frames.putHeader(b, Frames.READ_REQ, (int)Frames.chunkBody(1, 0), chunkId);
+        b.putShort((short)1).putShort((short)0).putInt(0).putLong(regionKey).putLong(offset).putInt(length);
+        return Frames.putPadding(b).flip();
+    }
+
+    /** The reason a refusing reply gives. */
+    private static String reason(final ByteBuffer reply)
+    {
+        return new String(reply.array(), Frames.HEADER_LENGTH + Frames.REPLY_FIXED,
+            reply.getInt(Frames.HEADER_LENGTH + 8), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private void assertGuardsUntouched()
@@ -136,11 +150,7 @@ class HostilePeerTest
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
 
             // a READ of out-of-bounds memory is refused too, without data
-            final ByteBuffer read = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED +
-                Frames.SPAN_LENGTH);
-            Frames.putHeader(read, Frames.READ_REQ, Frames.CHUNK_FIXED + Frames.SPAN_LENGTH, 5);
-            read.putShort((short)1).putShort((short)0).putInt(0).putLong(key).putLong(REGION - 8).putInt(64);
-            Channels.writeFully(ch, read.flip());
+            Channels.writeFully(ch, readRequest(5, key, REGION - 8, 64));
             r = readReply(ch);
             assertThat(r.get(3)).isEqualTo(Frames.READ_DATA);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
@@ -150,6 +160,46 @@ class HostilePeerTest
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
             assertThat(region.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 4095)).isEqualTo((byte)0x77);
         }
+        assertGuardsUntouched();
+    }
+
+    @Test
+    void framesArePaddedSoThatPayloadsStartOn64ByteBoundaries() throws Exception
+    {
+        final byte[] data = new byte[100]; // not a multiple of 64: both frames below end in padding
+        for (int i = 0; i < data.length; i++)
+        {
+            data[i] = (byte)(i + 1);
+        }
+        try (SocketChannel ch = handshake(target.name()))
+        {
+            final ByteBuffer ok = readReply(ch);
+            assertThat(ok.get(3)).isEqualTo(Frames.HELLO_OK);
+            assertThat(ok.limit()).isEqualTo(Frames.ALIGN);
+            Channels.writeFully(ch, write(1, key, 64, data, data.length));
+            assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+
+            Channels.writeFully(ch, readRequest(2, key, 64, data.length));
+            final ByteBuffer r = readReply(ch);
+            assertThat(r.get(3)).isEqualTo(Frames.READ_DATA);
+            assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+            assertThat(r.getInt(Frames.HEADER_LENGTH + 8)).as("data length").isEqualTo(data.length);
+            assertThat(r.limit()).as("frame length").isEqualTo(Frames.ALIGN + 128);
+            final byte[] got = new byte[data.length];
+            r.get(Frames.ALIGN, got); // the data start at frame offset 64
+            assertThat(got).isEqualTo(data);
+            for (int i = Frames.ALIGN + data.length; i < r.limit(); i++)
+            {
+                assertThat(r.get(i)).as("padding byte " + i).isZero();
+            }
+
+            // the target consumed the WRITE's padding: the next frame on the connection is read as a frame
+            Channels.writeFully(ch, write(3, key, 4096, data, data.length));
+            assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+        }
+        assertThat(region.asSlice(64, data.length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(data);
+        assertThat(region.asSlice(4096, data.length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+            .isEqualTo(data);
         assertGuardsUntouched();
     }
 
@@ -176,8 +226,21 @@ class HostilePeerTest
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
             assertClosed(ch);
         }
+        // a frame that is not a whole number of 64-byte units
+        try (SocketChannel ch = handshake(target.name()))
+        {
+            readReply(ch);
+            final ByteBuffer odd = ByteBuffer.allocate(Frames.HEADER_LENGTH + 100);
+            Frames.putHeader(odd, Frames.WRITE, 100, 1);
+            Channels.writeFully(ch, odd.position(odd.capacity()).flip());
+            final ByteBuffer r = readReply(ch);
+            assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
+            assertThat(reason(r)).contains("WRITE frame of 116 bytes is not a whole number of 64-byte units");
+            assertClosed(ch);
+        }
         // wrong version, unknown type
-        for (final byte[] header : new byte[][] {{0x46, 0x59, 9, 4, 0, 0, 0, 0}, {0x46, 0x59, 1, 42, 0, 0, 0, 0}})
+        for (final byte[] header : new byte[][] {{0x46, 0x59, 9, 4, 0, 0, 0, 48}, {0x46, 0x59, 2, 42, 0, 0, 0, 48},
+            {0x46, 0x59, 1, 4, 0, 0, 0, 48}})
         {
             try (SocketChannel ch = handshake(target.name()))
             {
@@ -204,7 +267,7 @@ class HostilePeerTest
     {
         try (SocketChannel ch = SocketChannel.open(address))
         {
-            Channels.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_LENGTH));
+            Channels.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
             final byte[] junk = new byte[256];
             new java.util.Random(1).nextBytes(junk);
             Channels.writeFully(ch, ByteBuffer.wrap(junk));
@@ -215,8 +278,7 @@ class HostilePeerTest
         {
             final ByteBuffer r = readReply(ch);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
-            assertThat(new String(r.array(), Frames.HEADER_LENGTH + Frames.REPLY_FIXED,
-                r.limit() - Frames.HEADER_LENGTH - Frames.REPLY_FIXED)).contains("not 'somebody-else'");
+            assertThat(reason(r)).contains("not 'somebody-else'");
             assertClosed(ch);
         }
         assertTargetStillServesGoodPeers();
