@@ -127,13 +127,14 @@ final class Path
         return null != c && 0 != c.sentNs ? c : null;
     }
 
+    /** Waits for this path's threads to end, except the calling thread (a path thread that failed its link). */
     void join(final long millis) throws InterruptedException
     {
-        if (null != sender)
+        if (null != sender && Thread.currentThread() != sender)
         {
             sender.join(millis);
         }
-        if (null != receiver)
+        if (null != receiver && Thread.currentThread() != receiver)
         {
             receiver.join(millis);
         }

@@ -677,9 +677,11 @@ final class PeerLink
     {
         final List<TcpRequest> lost;
         final String reason;
+        final Path[] all;
         lock.lock();
         try
         {
+            all = paths;
             if (p.dead)
             {
                 return;
@@ -735,6 +737,9 @@ final class PeerLink
         Channels.closeQuietly(p.channel);
         if (null != reason)
         {
+            // no thread of this link may still be reading or writing a request's memory once the request has ended
+            // (its owner may free that memory then)
+            closeAndJoin(all);
             // drop the peer first, so that whoever sees the failure also sees the peer gone
             if (!backend.closing())
             {
@@ -898,25 +903,37 @@ final class PeerLink
         {
             finish(r, new FerryException(code, why));
         }
-        if (null != ps)
+        closeAndJoin(ps);
+    }
+
+    /**
+     * Closes the paths' sockets and waits (at most 5 s each) for their threads to end, except the calling thread.
+     *
+     * @return false when interrupted while waiting.
+     */
+    private static boolean closeAndJoin(final Path[] ps)
+    {
+        if (null == ps)
         {
-            for (final Path p : ps)
+            return true;
+        }
+        for (final Path p : ps)
+        {
+            Channels.closeQuietly(p.channel);
+        }
+        for (final Path p : ps)
+        {
+            try
             {
-                Channels.closeQuietly(p.channel);
+                p.join(5000);
             }
-            for (final Path p : ps)
+            catch (final InterruptedException ex)
             {
-                try
-                {
-                    p.join(5000);
-                }
-                catch (final InterruptedException ex)
-                {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+                Thread.currentThread().interrupt();
+                return false;
             }
         }
+        return true;
     }
 
     /** Test hook: breaks path {@code index} as a network fault would. */

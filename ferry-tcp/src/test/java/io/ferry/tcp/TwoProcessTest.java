@@ -164,6 +164,10 @@ class TwoProcessTest
             assertThat(ex.code()).isIn(ErrorCode.REMOTE_DISCONNECT, ErrorCode.NOT_FOUND);
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
             assertThat(agent.peers()).doesNotContain(name);
+            // the transfer ended: none of the dead link's threads may still be reading its memory
+            assertThat(Thread.getAllStackTraces().keySet().stream()
+                .filter(th -> th.isAlive() && th.getName().startsWith("ferry-tcp-" + agent.name() + "-" + name + "-p"))
+                .map(Thread::getName).toList()).as("path threads alive after the failure").isEmpty();
         }
     }
 
