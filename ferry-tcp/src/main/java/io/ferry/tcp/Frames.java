@@ -9,8 +9,8 @@ import java.nio.ByteBuffer;
  * ends are 64-byte aligned, the kernel's copies into and out of socket buffers run on aligned addresses. On the
  * 2-vCPU AMD EPYC guest this project is measured on, a copy to a destination 16 bytes off a cache line ran at about
  * 40% of an aligned one (a C request/response over loopback: 2.3 against 5.9 GB/s), and ferry's READ 1 MiB went from
- * 3.5-4.0 to 4.7-5.8 GB/s when its reply headers stopped shifting the payload (notes in
- * {@code bench/results/tcp-loopback/NOTES.md}). A frame's body length counts its padding.
+ * 3.6-4.5 to 4.7-5.2 GB/s with this format (alternating runs; {@code bench/results/tcp-loopback/NOTES.md}). A frame's
+ * body length counts its padding.
  * <pre>
  * Header
  *  0                   1                   2                   3

@@ -7,6 +7,7 @@
  * unacknowledged bytes. The window follows measured chunk round-trip time (Swift-like, {@link
  * io.ferry.tcp.SwiftController}), and a new chunk goes to the path with the most room. Bytes move between the
  * socket and the registered segments with scatter/gather I/O, never through heap arrays. A dead path's
- * unacknowledged chunks are resent on the others; the wire format is drawn in {@link io.ferry.tcp.Frames}.
+ * unacknowledged chunks are resent on the others; the wire format is drawn in {@link io.ferry.tcp.Frames} (every
+ * frame a whole number of 64-byte units, payloads on a unit boundary, so that the kernel copies them aligned).
  */
 package io.ferry.tcp;
