@@ -204,6 +204,42 @@ class HostilePeerTest
     }
 
     @Test
+    void aListenerOfAnotherProtocolVersionIsNamedNotWaitedFor() throws Exception
+    {
+        try (java.nio.channels.ServerSocketChannel old = java.nio.channels.ServerSocketChannel.open()
+            .bind(new InetSocketAddress("127.0.0.1", 0));
+            Agent initiator = tcpAgent("initiator", "paths", "1", "connect_timeout_ms", "20000"))
+        {
+            final Thread listener = Thread.ofPlatform().daemon().start(() ->
+            {
+                try (SocketChannel ch = old.accept())
+                {
+                    // a version 1 challenge: a 16-byte header and 32 random bytes, 48 in all
+                    final ByteBuffer challenge = ByteBuffer.allocate(48).putShort(Frames.MAGIC).put((byte)1)
+                        .put(Frames.CHALLENGE).putInt(32).putLong(0);
+                    Channels.writeFully(ch, challenge.position(48).flip());
+                    ch.read(ByteBuffer.allocate(1)); // then waits, as that listener would, for a HELLO
+                }
+                catch (final IOException ignore)
+                {
+                    // the initiator hung up
+                }
+            });
+            final byte[] md = MetadataCodec.encode(new AgentMetadata("old-peer",
+                java.util.Map.of("TCP", Endpoints.encode(List.of((InetSocketAddress)old.getLocalAddress()))),
+                List.of()));
+            final String peer = initiator.loadRemoteMetadata(md);
+            final long start = System.nanoTime();
+            final io.ferry.FerryException ex = org.assertj.core.api.Assertions.catchThrowableOfType(
+                io.ferry.FerryException.class, () -> initiator.connect(peer));
+            assertThat(ex).isNotNull();
+            assertThat(ex.getMessage()).contains("unsupported protocol version 1");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+            listener.join(5000);
+        }
+    }
+
+    @Test
     void malformedFramesCloseTheConnection() throws Exception
     {
         final byte[] data = new byte[64];
