@@ -45,12 +45,18 @@ final class Handshake
         return MessageDigest.isEqual(expected, actual);
     }
 
+    /** @return the body length of a HELLO with names of these many bytes (padding included). */
+    static int helloBody(final int initiatorLength, final int targetLength)
+    {
+        return (int)Frames.aligned(Frames.HEADER_LENGTH + 2 + initiatorLength + 2 + targetLength + 4 +
+            Frames.MAC_LENGTH) - Frames.HEADER_LENGTH;
+    }
+
     static ByteBuffer hello(final String initiator, final String target, final int path, final byte[] mac)
     {
         final byte[] i = initiator.getBytes(StandardCharsets.UTF_8);
         final byte[] t = target.getBytes(StandardCharsets.UTF_8);
-        final int body = (int)Frames.aligned(Frames.HEADER_LENGTH + 2 + i.length + 2 + t.length + 4 +
-            Frames.MAC_LENGTH) - Frames.HEADER_LENGTH;
+        final int body = helloBody(i.length, t.length);
         final ByteBuffer buf = ByteBuffer.allocate(Frames.HEADER_LENGTH + body);
         Frames.putHeader(buf, Frames.HELLO, body, 0);
         buf.putShort((short)i.length).put(i).putShort((short)t.length).put(t).putShort((short)path)

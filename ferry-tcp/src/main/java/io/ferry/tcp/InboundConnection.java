@@ -109,8 +109,7 @@ final class InboundConnection implements Runnable
 
         final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
         Channels.readFully(channel, h);
-        final String bad = Frames.checkHeader(h, (int)Frames.aligned(Frames.HEADER_LENGTH + 2 * (2 + Frames.MAX_NAME) +
-            4 + Frames.MAC_LENGTH) - Frames.HEADER_LENGTH);
+        final String bad = Frames.checkHeader(h, Handshake.helloBody(Frames.MAX_NAME, Frames.MAX_NAME));
         if (null != bad || Frames.HELLO != h.get(3))
         {
             return refuse(null == bad ? "expected HELLO, got " + Frames.typeName(h.get(3)) : bad);

@@ -907,15 +907,14 @@ final class PeerLink
     }
 
     /**
-     * Closes the paths' sockets and waits (at most 5 s each) for their threads to end, except the calling thread.
-     *
-     * @return false when interrupted while waiting.
+     * Closes the paths' sockets and waits (at most 5 s each) for their threads to end, except the calling thread;
+     * stops waiting, keeping the interrupt, when interrupted.
      */
-    private static boolean closeAndJoin(final Path[] ps)
+    private static void closeAndJoin(final Path[] ps)
     {
         if (null == ps)
         {
-            return true;
+            return;
         }
         for (final Path p : ps)
         {
@@ -930,10 +929,9 @@ final class PeerLink
             catch (final InterruptedException ex)
             {
                 Thread.currentThread().interrupt();
-                return false;
+                return;
             }
         }
-        return true;
     }
 
     /** Test hook: breaks path {@code index} as a network fault would. */

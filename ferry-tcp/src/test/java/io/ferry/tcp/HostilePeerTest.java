@@ -2,6 +2,7 @@ package io.ferry.tcp;
 
 import io.ferry.Agent;
 import io.ferry.DescList;
+import io.ferry.FerryException;
 import io.ferry.MemoryKind;
 import io.ferry.Region;
 import io.ferry.Transfer;
@@ -27,6 +28,7 @@ import static io.ferry.Fixtures.assertSameBytes;
 import static io.ferry.Fixtures.fill;
 import static io.ferry.tcp.TcpFixtures.tcpAgent;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
  * A hostile or broken peer speaking raw bytes to a target agent: every bad request is refused, nothing outside the
@@ -230,8 +232,7 @@ class HostilePeerTest
                 List.of()));
             final String peer = initiator.loadRemoteMetadata(md);
             final long start = System.nanoTime();
-            final io.ferry.FerryException ex = org.assertj.core.api.Assertions.catchThrowableOfType(
-                io.ferry.FerryException.class, () -> initiator.connect(peer));
+            final FerryException ex = catchThrowableOfType(FerryException.class, () -> initiator.connect(peer));
             assertThat(ex).isNotNull();
             assertThat(ex.getMessage()).contains("unsupported protocol version 1");
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
