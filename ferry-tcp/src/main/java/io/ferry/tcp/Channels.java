@@ -88,6 +88,16 @@ final class Channels
         }
     }
 
+    /** @return what an I/O failure was, for a log line: its message, or its type when it has none. */
+    static String describe(final IOException ex)
+    {
+        if (ex instanceof EOFException)
+        {
+            return "the peer closed the connection";
+        }
+        return null == ex.getMessage() ? ex.getClass().getSimpleName() : ex.getMessage();
+    }
+
     static void closeQuietly(final java.io.Closeable c)
     {
         if (null != c)

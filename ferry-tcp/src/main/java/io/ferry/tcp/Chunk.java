@@ -19,6 +19,11 @@ final class Chunk
 
     long id;
     long sentNs;
+    /**
+     * When this chunk was first written in its current post (0: not yet): its acknowledgement deadline counts from
+     * here, whatever path it moves to, so a peer that stops answering fails the request at {@code ack_timeout_ms}.
+     */
+    long firstSentNs;
     /** The path's delivered bytes and time of latest delivery when this chunk was sent (see DeliveryRate). */
     long deliveredAtSend;
     long deliveredNsAtSend;

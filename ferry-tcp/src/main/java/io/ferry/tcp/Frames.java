@@ -32,13 +32,27 @@ import java.nio.ByteBuffer;
  * +-------------------------------+-------------------------------+
  * |   target name length u16      |   target name UTF-8         ...
  * +-------------------------------+-------------------------------+
- * |        path index u16         |          reserved u16         |
+ * |        path index u16         |  flags u16 (bit 0: a nonce follows the MAC)   |
  * +-------------------------------+-------------------------------+
- * |   HMAC-SHA256(secret, challenge | initiator | target), 32 bytes (zeros without secret)
+ * |   HMAC-SHA256(secret, challenge | initiator | 0 | target), 32 bytes (zeros without secret)
+ * +---------------------------------------------------------------+
+ * |   initiator nonce, 32 random bytes (when flag bit 0 is set)  ...
  * +---------------------------------------------------------------+
  * |   zero padding to the next 64-byte unit                     ...
  * +---------------------------------------------------------------+
- * HELLO_OK (3): body = 48 zero bytes
+ * HELLO_OK (3): the target's limits and its proof of the secret (the whole frame is 64 bytes)
+ * +---------------------------------------------------------------+
+ * |   max_frame_bytes u32: the largest frame body it accepts      |
+ * +---------------------------------------------------------------+
+ * |   max_notification_bytes u32: the largest notification payload|
+ * +-------------------------------+-------------------------------+
+ * |   max_spans_per_chunk u16     |          reserved u16         |
+ * +-------------------------------+-------------------------------+
+ * |                          reserved u32                         |
+ * +---------------------------------------------------------------+
+ * |   HMAC-SHA256(secret, "ferry-target" | initiator nonce | challenge | target | 0 | initiator), 32 bytes:
+ * |   the target's proof (zeros without a secret or without an initiator nonce)
+ * +---------------------------------------------------------------+
  *
  * WRITE (4) and READ_REQ (5): header id = chunk id
  * +-------------------------------+-------------------------------+
@@ -126,6 +140,8 @@ final class Frames
     static final int MAX_NAME = 1024;
 
     static final short FLAG_CRC = 1;
+    /** HELLO flag: the initiator's nonce follows its MAC, and it wants the target's proof in HELLO_OK. */
+    static final short HELLO_FLAG_NONCE = 1;
 
     static final short NOTIFY_DATA = 0;
     static final short NOTIFY_STANDALONE = 1;
@@ -136,6 +152,15 @@ final class Frames
     static final short OUT_OF_BOUNDS = 2;
     static final short CRC_MISMATCH = 3;
     static final short MALFORMED = 4;
+    /** A well-formed request over one of the target's limits (spans, reply size, notification size). */
+    static final short OVER_LIMIT = 5;
+    /** A span's region is registered but its memory was freed behind ferry's back (its arena closed). */
+    static final short MEMORY_FREED = 6;
+    /** Never on the wire: the initiator's own memory for a READ reply was freed before the reply came. */
+    static final short LOCAL_FREED = 100;
+
+    /** Most reason bytes a refusing reply carries. */
+    static final int MAX_REASON = 1024;
 
     /** Zero bytes to pad a frame with. */
     private static final byte[] ZEROS = new byte[ALIGN];
@@ -231,6 +256,24 @@ final class Frames
         };
     }
 
+    /**
+     * One fault, one code on every backend (the README's contract table): a span the target does not serve (no such
+     * live region, or outside it) is NOT_FOUND as on LOCAL; memory freed behind ferry's back, a payload that failed
+     * its CRC32C on every try or a frame the target could not parse is BACKEND; a request over the target's limits
+     * is INVALID_PARAM.
+     *
+     * @return the error code of a refusing status.
+     */
+    static io.ferry.ErrorCode errorCode(final int status)
+    {
+        return switch (status)
+        {
+            case BAD_REGION, OUT_OF_BOUNDS -> io.ferry.ErrorCode.NOT_FOUND;
+            case OVER_LIMIT -> io.ferry.ErrorCode.INVALID_PARAM;
+            default -> io.ferry.ErrorCode.BACKEND;
+        };
+    }
+
     static String statusName(final int status)
     {
         return switch (status)
@@ -240,6 +283,9 @@ final class Frames
             case OUT_OF_BOUNDS -> "OUT_OF_BOUNDS";
             case CRC_MISMATCH -> "CRC_MISMATCH";
             case MALFORMED -> "MALFORMED";
+            case OVER_LIMIT -> "OVER_LIMIT";
+            case MEMORY_FREED -> "MEMORY_FREED";
+            case LOCAL_FREED -> "LOCAL_FREED";
             default -> "status " + status;
         };
     }

@@ -1,6 +1,7 @@
 package io.ferry.tcp;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -18,23 +19,26 @@ final class InboundConnection implements Runnable
 {
     private static final System.Logger LOG = System.getLogger(InboundConnection.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final int MAX_NOTIFICATION = 16 << 20;
     private static final byte[] NO_REASON = new byte[0];
+    /** A NOTIFY body is read in pieces of at most this many bytes, its buffer growing only as bytes arrive. */
+    private static final int NOTIFY_STEP = 64 * 1024;
 
     private final TcpBackend backend;
     private final SocketChannel channel;
     private final String remote;
-    private final ByteBuffer header = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED);
-    private final ByteBuffer spans = ByteBuffer.allocateDirect(Frames.MAX_SPANS * Frames.SPAN_LENGTH + Frames.ALIGN);
-    private final ByteBuffer reply = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED + 1024 +
-        Frames.ALIGN);
+    private final TcpConfig config;
+    // the buffers below are allocated once the peer has passed the handshake, and freed when the connection ends
+    private Arena arena;
+    private ByteBuffer header;
+    private ByteBuffer spans;
+    private ByteBuffer reply;
     /** Zero bytes written after a payload; nothing writes into it. */
-    private final ByteBuffer padOut = ByteBuffer.allocateDirect(Frames.ALIGN);
+    private ByteBuffer padOut;
     /** The padding read after a payload. */
-    private final ByteBuffer padIn = ByteBuffer.allocateDirect(Frames.ALIGN);
+    private ByteBuffer padIn;
     private final ByteBuffer[] replyPair = new ByteBuffer[2];
-    private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
-    private final ViewCache views;
+    private ByteBuffer scratch;
+    private ViewCache views;
     private final Map<Long, Boolean> seenNotifications = new LinkedHashMap<>(64, 0.75f, false)
     {
         protected boolean removeEldestEntry(final Map.Entry<Long, Boolean> eldest)
@@ -43,11 +47,13 @@ final class InboundConnection implements Runnable
         }
     };
     private String initiator = "?";
+    /** Set once the handshake passed (by this connection's thread; read when it ends). */
+    private boolean passedHandshake;
 
     InboundConnection(final TcpBackend backend, final SocketChannel channel, final String remote)
     {
         this.backend = backend;
-        this.views = new ViewCache(2 * Frames.MAX_SPANS, backend.deviceMemory);
+        this.config = backend.config;
         this.channel = channel;
         this.remote = remote;
     }
@@ -63,19 +69,19 @@ final class InboundConnection implements Runnable
                 return;
             }
             authenticated = initiator;
-            backend.inboundAuthenticated(authenticated);
+            allocateBuffers();
             while (serveOne())
             {
-                header.clear();
+                backend.watchdog.clear(channel);
             }
         }
         catch (final IOException ex)
         {
-            endReason = "the connection ended: " + ex.getMessage();
+            endReason = "the connection ended: " + Channels.describe(ex);
             if (!backend.closing())
             {
                 LOG.log(System.Logger.Level.DEBUG, () -> "TCP agent " + backend.agentName() + ": connection from " +
-                    initiator + " at " + remote + " ended: " + ex);
+                    initiator + " at " + remote + " ended: " + Channels.describe(ex));
             }
         }
         catch (final RuntimeException ex)
@@ -88,9 +94,31 @@ final class InboundConnection implements Runnable
         {
             backend.watchdog.clear(channel);
             Channels.closeQuietly(channel);
-            views.close();
+            if (null != views)
+            {
+                views.close();
+            }
+            if (null != arena)
+            {
+                arena.close();
+            }
             backend.inboundClosed(this, authenticated, endReason);
         }
+    }
+
+    private void allocateBuffers()
+    {
+        arena = Arena.ofShared();
+        header = arena.allocate(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED, Frames.ALIGN).asByteBuffer();
+        spans = arena.allocate((long)config.maxSpansPerChunk() * Frames.SPAN_LENGTH + Frames.ALIGN, Frames.ALIGN)
+            .asByteBuffer();
+        reply = arena.allocate(Frames.HEADER_LENGTH + Frames.REPLY_FIXED + Frames.MAX_REASON + Frames.ALIGN,
+            Frames.ALIGN).asByteBuffer();
+        padOut = arena.allocate(Frames.ALIGN, Frames.ALIGN).asByteBuffer();
+        padIn = arena.allocate(Frames.ALIGN, Frames.ALIGN).asByteBuffer();
+        scratch = arena.allocate(64 * 1024, Frames.ALIGN).asByteBuffer();
+        // a span crosses at most a few region windows: a frame's bytes are bounded by max_frame_bytes (< 2 GiB)
+        views = new ViewCache(2 * config.maxSpansPerChunk() + 4, backend.deviceMemory);
     }
 
     void close()
@@ -98,9 +126,19 @@ final class InboundConnection implements Runnable
         Channels.closeQuietly(channel);
     }
 
+    void markAuthenticated()
+    {
+        passedHandshake = true;
+    }
+
+    boolean authenticated()
+    {
+        return passedHandshake;
+    }
+
     private boolean handshake() throws IOException
     {
-        backend.watchdog.deadline(channel, backend.config.connectTimeoutMs());
+        backend.watchdog.deadline(channel, config.connectTimeoutMs());
         final byte[] nonce = new byte[Frames.CHALLENGE_LENGTH];
         RANDOM.nextBytes(nonce);
         final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
@@ -114,7 +152,7 @@ final class InboundConnection implements Runnable
         {
             return refuse(null == bad ? "expected HELLO, got " + Frames.typeName(h.get(3)) : bad);
         }
-        final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
+        final ByteBuffer body = ByteBuffer.allocate(h.getInt(4)); // at most a few KiB, checked just above
         Channels.readFully(channel, body);
         final Handshake.Hello hello;
         try
@@ -130,29 +168,55 @@ final class InboundConnection implements Runnable
         {
             return refuse("this is agent '" + backend.agentName() + "', not '" + hello.target() + "'");
         }
-        if (null != backend.config.authSecret() && !Handshake.macMatches(
-            Handshake.mac(backend.config.authSecret(), nonce, hello.initiator(), hello.target()), hello.mac()))
+        final byte[] secret = config.authSecret();
+        if (null != secret && !Handshake.macMatches(
+            Handshake.mac(secret, nonce, hello.initiator(), hello.target()), hello.mac()))
         {
             return refuse("authentication failed (wrong or missing auth_secret)");
         }
-        final ByteBuffer ok = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.EMPTY_BODY);
-        Frames.putHeader(ok, Frames.HELLO_OK, Frames.EMPTY_BODY, 0);
-        Channels.writeFully(channel, Frames.putPadding(ok).flip());
+        final String full = backend.inboundAuthenticated(this, initiator);
+        if (null != full)
+        {
+            return refuse(full);
+        }
+        final Handshake.Limits limits = new Handshake.Limits(config.maxFrameBytes(), config.maxNotificationBytes(),
+            config.maxSpansPerChunk());
+        Channels.writeFully(channel, Handshake.helloOk(limits,
+            Handshake.targetProof(secret, hello.nonce(), nonce, backend.agentName(), hello.initiator())));
         backend.watchdog.clear(channel);
         return true;
     }
 
     private boolean refuse(final String reason) throws IOException
     {
-        return closeWith("refused the connection", reason);
+        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused the connection of " +
+            initiator + " at " + remote + ": " + reason);
+        final byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        final int len = Math.min(text.length, Frames.MAX_REASON);
+        final ByteBuffer b = ByteBuffer.allocate((int)(Frames.HEADER_LENGTH + Frames.replyBody(len)));
+        Frames.putReplyPrefix(b, Frames.ACK, 0, Frames.MALFORMED, (short)0, 0, len).put(text, 0, len);
+        Channels.writeFully(channel, Frames.putPadding(b).flip());
+        return false;
     }
 
-    /** Serves one frame; false when the connection should close. */
+    /**
+     * Serves one frame; false when the connection should close. Waiting for a frame's first byte has no deadline
+     * (an idle connection is fine); from then on the whole frame and its reply must be done within
+     * {@code frame_timeout_ms}, else the watchdog closes the connection.
+     */
     private boolean serveOne() throws IOException
     {
         header.clear().limit(Frames.HEADER_LENGTH);
+        while (0 == header.position())
+        {
+            if (channel.read(header) < 0)
+            {
+                throw new java.io.EOFException("connection closed by the peer");
+            }
+        }
+        backend.watchdog.deadline(channel, config.frameTimeoutMs());
         Channels.readFully(channel, header);
-        final String bad = Frames.checkHeader(header, backend.config.maxFrameBytes());
+        final String bad = Frames.checkHeader(header, config.maxFrameBytes());
         if (null != bad)
         {
             return protocolError(bad);
@@ -180,10 +244,19 @@ final class InboundConnection implements Runnable
         final int count = Short.toUnsignedInt(header.getShort(Frames.HEADER_LENGTH));
         final int flags = header.getShort(Frames.HEADER_LENGTH + 2);
         final int expectedCrc = header.getInt(Frames.HEADER_LENGTH + 4);
+        final boolean write = Frames.WRITE == type;
+        final byte replyType = write ? Frames.ACK : Frames.READ_DATA;
         if (0 == count || count > Frames.MAX_SPANS || Frames.chunkPrefix(count) - Frames.HEADER_LENGTH > body)
         {
             return protocolError(Frames.typeName(type) + " with " + count + " spans does not fit its " + body +
                 "-byte body");
+        }
+        if (count > config.maxSpansPerChunk())
+        {
+            // well framed but over this target's limit: refused, the frame's rest skipped, the connection kept
+            Channels.skip(channel, scratch, body - Frames.CHUNK_FIXED);
+            return refuseRequest(type, id, Frames.OVER_LIMIT, Frames.typeName(type) + " of " + count +
+                " spans exceeds this agent's max_spans_per_chunk " + config.maxSpansPerChunk());
         }
         spans.clear().limit(Frames.chunkPrefix(count) - Frames.HEADER_LENGTH - Frames.CHUNK_FIXED); // and padding
         Channels.readFully(channel, spans);
@@ -199,7 +272,7 @@ final class InboundConnection implements Runnable
             final long key = spans.getLong(at);
             final long offset = spans.getLong(at + 8);
             final long length = Integer.toUnsignedLong(spans.getInt(at + 16));
-            total += length;
+            total += length; // at most 4096 spans of < 2^32 bytes: no overflow
             if (Frames.OK != status)
             {
                 continue;
@@ -215,24 +288,31 @@ final class InboundConnection implements Runnable
                 status = Frames.OUT_OF_BOUNDS;
                 reason = "span " + i + ": [" + offset + ", +" + length + ") lies outside " + r;
             }
+            else if (!r.memoryAlive())
+            {
+                status = Frames.MEMORY_FREED;
+                reason = "span " + i + ": the memory of " + r + " was freed (its arena is closed)";
+            }
             last = r;
         }
-        final boolean write = Frames.WRITE == type;
         if ((write && Frames.aligned(total) != payload) || (!write && 0 != payload))
         {
             return protocolError(Frames.typeName(type) + " spans add up to " + total + " bytes but " + payload +
                 " payload and padding bytes follow");
         }
+        if (!write && Frames.OK == status && Frames.replyBody(total) > config.maxFrameBytes())
+        {
+            status = Frames.OVER_LIMIT;
+            reason = "READ of " + total + " bytes would need a reply larger than this agent's max_frame_bytes " +
+                config.maxFrameBytes();
+        }
         if (Frames.OK != status)
         {
-            LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused " +
-                Frames.typeName(type) + " from " + initiator + " at " + remote + ": " + reason);
             if (write)
             {
                 Channels.skip(channel, scratch, payload); // the payload and its padding
             }
-            sendReply(write ? Frames.ACK : Frames.READ_DATA, id, status, reason);
-            return true;
+            return refuseRequest(type, id, status, reason);
         }
         views.begin(total);
         final int iov = fillViews(count, table);
@@ -298,29 +378,55 @@ final class InboundConnection implements Runnable
 
     private boolean serveNotify(final int body, final long id) throws IOException
     {
-        if (body < Frames.NOTIFY_FIXED || body > Frames.notifyBody(0, MAX_NOTIFICATION))
+        if (body < Frames.NOTIFY_FIXED ||
+            body > Frames.notifyBody(Frames.MAX_REASON, config.maxNotificationBytes()))
         {
+            if (body >= Frames.NOTIFY_FIXED)
+            {
+                Channels.skip(channel, scratch, body);
+                return refuseRequest(Frames.NOTIFY, id, Frames.OVER_LIMIT, "NOTIFY body of " + body + " bytes " +
+                    "exceeds this agent's max_notification_bytes " + config.maxNotificationBytes());
+            }
             return protocolError("NOTIFY body of " + body + " bytes");
         }
-        final ByteBuffer b = ByteBuffer.allocate(body);
-        Channels.readFully(channel, b);
-        b.flip();
-        final short kind = b.getShort();
-        b.getShort();
-        final int reasonLength = b.getInt();
-        final int payloadLength = b.getInt();
-        b.getInt();
-        if (reasonLength < 0 || payloadLength < 0 || (long)reasonLength + payloadLength > b.remaining() ||
+        // read in pieces into a buffer that grows only with the bytes that arrived: a declared length costs nothing
+        byte[] b = new byte[Math.min(body, NOTIFY_STEP)];
+        int have = 0;
+        while (have < body)
+        {
+            if (have == b.length)
+            {
+                b = java.util.Arrays.copyOf(b, (int)Math.min(body, 2L * b.length));
+            }
+            final int n = Math.min(b.length - have, scratch.capacity());
+            scratch.clear().limit(n);
+            Channels.readFully(channel, scratch);
+            scratch.flip().get(b, have, n);
+            have += n;
+        }
+        final ByteBuffer in = ByteBuffer.wrap(b);
+        final short kind = in.getShort();
+        in.getShort();
+        final int reasonLength = in.getInt();
+        final int payloadLength = in.getInt();
+        in.getInt();
+        if (reasonLength < 0 || payloadLength < 0 || (long)reasonLength + payloadLength > in.remaining() ||
             Frames.notifyBody(reasonLength, payloadLength) != body ||
             (kind != Frames.NOTIFY_DATA && kind != Frames.NOTIFY_STANDALONE && kind != Frames.NOTIFY_FAILURE))
         {
             return protocolError("malformed NOTIFY (kind " + kind + ", reason of " + reasonLength + " bytes, " +
                 "payload of " + payloadLength + " bytes, body of " + body + " bytes)");
         }
-        final String reason = new String(b.array(), b.position(), reasonLength, StandardCharsets.UTF_8);
-        b.position(b.position() + reasonLength);
+        if (payloadLength > config.maxNotificationBytes() || reasonLength > Frames.MAX_REASON)
+        {
+            return refuseRequest(Frames.NOTIFY, id, Frames.OVER_LIMIT, "notification of " + payloadLength +
+                " bytes (reason of " + reasonLength + ") exceeds this agent's max_notification_bytes " +
+                config.maxNotificationBytes());
+        }
+        final String reason = new String(b, in.position(), reasonLength, StandardCharsets.UTF_8);
+        in.position(in.position() + reasonLength);
         final byte[] payload = new byte[payloadLength];
-        b.get(payload);
+        in.get(payload);
         // acknowledged before the application hears of it: an application that closes its agent on a notification
         // (a target told "done") must not cut the sender off before the sender learns the notification arrived
         sendReply(Frames.ACK, id, Frames.OK, "");
@@ -335,6 +441,17 @@ final class InboundConnection implements Runnable
                 backend.context.deliverNotification(initiator, payload);
             }
         }
+        return true;
+    }
+
+    /** Answers one request with a refusing status; the connection stays (the frame was read whole). */
+    private boolean refuseRequest(final int type, final long id, final short status, final String reason)
+        throws IOException
+    {
+        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused " +
+            Frames.typeName(type) + " from " + initiator + " at " + remote + ": " + Frames.statusName(status) +
+            " " + reason);
+        sendReply(Frames.READ_REQ == type ? Frames.READ_DATA : Frames.ACK, id, status, reason);
         return true;
     }
 
@@ -356,7 +473,7 @@ final class InboundConnection implements Runnable
         throws IOException
     {
         final byte[] text = reason.isEmpty() ? NO_REASON : reason.getBytes(StandardCharsets.UTF_8);
-        final int len = Math.min(text.length, 1024);
+        final int len = Math.min(text.length, Frames.MAX_REASON);
         Frames.putReplyPrefix(reply.clear(), type, id, status, (short)0, 0, len).put(text, 0, len);
         Channels.writeFully(channel, Frames.putPadding(reply).flip());
     }

@@ -29,6 +29,8 @@ final class Path
     final String description;
     long inflightBytes;
     long bytesAcked;
+    /** When this path last had a chunk acknowledged or a READ answered (0: never). Under the link's lock. */
+    long lastReplyNs;
     private final DeliveryRate deliveryRate = new DeliveryRate();
     volatile boolean dead;
 
@@ -73,6 +75,10 @@ final class Path
     void onSent(final long nowNs, final Chunk c)
     {
         c.sentNs = nowNs;
+        if (0 == c.firstSentNs)
+        {
+            c.firstSentNs = nowNs;
+        }
         deliveryRate.onSend(nowNs, unacked.peekFirst() != c);
         c.deliveredAtSend = deliveryRate.delivered();
         c.deliveredNsAtSend = deliveryRate.deliveredNs();
@@ -291,7 +297,7 @@ final class Path
                 }
                 if (Frames.OK != status || Frames.ACK == type)
                 {
-                    if (payload > 65536)
+                    if (payload > Frames.MAX_REASON)
                     {
                         throw new IOException("reply reason of " + payload + " bytes");
                     }
@@ -301,6 +307,13 @@ final class Path
                         final ByteBuffer text = ByteBuffer.allocate((int)Frames.aligned(payload));
                         Channels.readFully(channel, text);
                         reason = new String(text.array(), 0, payload, StandardCharsets.UTF_8);
+                    }
+                    if (0 == id && Frames.MALFORMED == status)
+                    {
+                        // the target closes this connection over a frame it could not parse: the request whose
+                        // frame it was fails here, and is not replayed on the other paths to break them too
+                        link.onConnectionRefused(this, reason);
+                        throw new IOException("the peer closed the connection after a protocol violation: " + reason);
                     }
                     link.onReply(this, id, status, reason);
                     continue;
@@ -312,6 +325,16 @@ final class Path
                         payload);
                 }
                 final TcpRequest r = c.request;
+                final TcpRegion freed = r.freedLocalRegion(c);
+                if (null != freed)
+                {
+                    // the initiator's own memory was freed while its READ was on the wire: the data are dropped, the
+                    // request fails, the path goes on
+                    Channels.skip(channel, rxPad, Frames.aligned(payload));
+                    link.onReply(this, id, Frames.LOCAL_FREED, "the memory of local " + freed + " was freed (its " +
+                        "arena is closed)");
+                    continue;
+                }
                 int iov = 0;
                 final int end = c.firstPiece + c.pieceCount;
                 rxViews.begin(payload);

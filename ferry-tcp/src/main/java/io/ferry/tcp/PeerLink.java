@@ -44,6 +44,9 @@ final class PeerLink
     private long nextId;
     private volatile boolean failed;
     private volatile String failure;
+    /** What the peer accepts, as its HELLO_OK said; null until a path connected. */
+    private volatile Handshake.Limits peerLimits;
+    private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
 
     PeerLink(final TcpBackend backend, final String peer, final Endpoints.Info endpoints)
     {
@@ -176,18 +179,32 @@ final class PeerLink
             Channels.readFully(ch, challenge.limit(challenge.capacity()));
             final byte[] nonce = new byte[Frames.CHALLENGE_LENGTH];
             challenge.position(Frames.HEADER_LENGTH).get(nonce);
+            final byte[] ours = new byte[Frames.CHALLENGE_LENGTH];
+            NONCES.nextBytes(ours);
             Channels.writeFully(ch, Handshake.hello(backend.agentName(), peer, index,
-                Handshake.mac(config.authSecret(), nonce, backend.agentName(), peer)));
+                Handshake.mac(config.authSecret(), nonce, backend.agentName(), peer), ours));
             final ByteBuffer reply = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
             Channels.readFully(ch, reply); // HELLO_OK, or an ACK that says why not: both at least this long
             if (Frames.HELLO_OK != reply.get(3) || Frames.EMPTY_BODY != reply.getInt(4))
             {
-                final int len = Math.clamp(reply.getInt(Frames.HEADER_LENGTH + 8), 0, 1024);
+                final int len = Math.clamp(reply.getInt(Frames.HEADER_LENGTH + 8), 0, Frames.MAX_REASON);
                 final ByteBuffer why = ByteBuffer.allocate(len);
                 Channels.readFully(ch, why);
                 throw new IOException("peer refused the handshake: " + (0 == len ? "no reason" :
                     new String(why.array(), java.nio.charset.StandardCharsets.UTF_8)));
             }
+            if (null != config.authSecret() && !Handshake.macMatches(Handshake.targetProof(config.authSecret(), ours,
+                nonce, peer, backend.agentName()), Handshake.Limits.proof(reply)))
+            {
+                throw new IOException("the listener at " + remote + " did not prove auth_secret as agent '" + peer +
+                    "' (a wrong secret, or not that agent): nothing was sent to it");
+            }
+            final Handshake.Limits limits = Handshake.Limits.parse(reply);
+            if (null == limits)
+            {
+                throw new IOException("the listener at " + remote + " announced no limits in its HELLO_OK");
+            }
+            peerLimits = limits;
             backend.watchdog.clear(ch);
             final String description = ch.getLocalAddress() + " -> " + remote;
             return new Path(this, index, remote, ch, config.newController(), config.maxSpansPerChunk(), description);
@@ -211,6 +228,7 @@ final class PeerLink
      */
     void submit(final TcpRequest r, final byte[] notification)
     {
+        checkPostable(r, notification);
         boolean completeNow = false;
         lock.lock();
         try
@@ -234,6 +252,7 @@ final class PeerLink
             {
                 c.post = r.post;
                 c.crcRetries = 0;
+                c.firstSentNs = 0;
                 pending.addLast(c);
             }
             if (0 == r.remaining)
@@ -257,8 +276,66 @@ final class PeerLink
         }
     }
 
+    /**
+     * Refuses at the call what the peer would refuse or what would break a connection: chunks over the peer's
+     * announced limits, a notification over its {@code max_notification_bytes}, local memory already freed.
+     */
+    private void checkPostable(final TcpRequest r, final byte[] notification)
+    {
+        final Handshake.Limits limits = peerLimits;
+        if (null != limits && (r.maxChunkSpans > limits.maxSpans() || r.maxFrameBody > limits.maxFrameBytes()))
+        {
+            // prepared before the peer said what it accepts: cut again to its limits while nothing is on the wire
+            lock.lock();
+            try
+            {
+                if (!r.active && 0 == r.inFlight)
+                {
+                    backend.fitToPeer(r, limits);
+                }
+            }
+            finally
+            {
+                lock.unlock();
+            }
+        }
+        if (null != limits)
+        {
+            if (r.maxChunkSpans > limits.maxSpans())
+            {
+                throw new FerryException(ErrorCode.INVALID_PARAM, r + " has chunks of " + r.maxChunkSpans +
+                    " spans but peer '" + peer + "' accepts at most " + limits.maxSpans() + " (its " +
+                    "max_spans_per_chunk): lower this agent's max_spans_per_chunk");
+            }
+            if (r.maxFrameBody > limits.maxFrameBytes())
+            {
+                throw new FerryException(ErrorCode.INVALID_PARAM, r + " needs frames of " + r.maxFrameBody +
+                    " bytes but peer '" + peer + "' accepts at most " + limits.maxFrameBytes() + " (its " +
+                    "max_frame_bytes): lower this agent's chunk_size");
+            }
+        }
+        checkNotification(notification);
+        final TcpRegion freed = r.freedLocalRegion(null);
+        if (null != freed)
+        {
+            throw new FerryException(ErrorCode.BACKEND, r + ": the memory of local " + freed + " was freed (its " +
+                "arena is closed) while registered");
+        }
+    }
+
+    private void checkNotification(final byte[] notification)
+    {
+        final Handshake.Limits limits = peerLimits;
+        if (null != notification && null != limits && notification.length > limits.maxNotificationBytes())
+        {
+            throw new FerryException(ErrorCode.INVALID_PARAM, "a notification of " + notification.length +
+                " bytes exceeds peer '" + peer + "''s max_notification_bytes " + limits.maxNotificationBytes());
+        }
+    }
+
     void sendStandalone(final byte[] payload)
     {
+        checkNotification(payload);
         lock.lock();
         try
         {
@@ -550,6 +627,7 @@ final class PeerLink
                 throw new IllegalStateException("reply for unknown chunk " + Long.toHexString(id));
             }
             p.inflightBytes -= c.bytes;
+            p.lastReplyNs = now;
             final TcpRequest r = c.request;
             if (null != r && !c.isNotification())
             {
@@ -595,8 +673,8 @@ final class PeerLink
             else if (current)
             {
                 failedRequest = r;
-                error = new FerryException(Frames.CRC_MISMATCH == status ? ErrorCode.BACKEND : ErrorCode.NOT_ALLOWED,
-                    "peer '" + peer + "' refused " + c + " of " + r + ": " + Frames.statusName(status) + " " + reason);
+                error = new FerryException(Frames.errorCode(status), (Frames.LOCAL_FREED == status ? "" :
+                    "peer '" + peer + "' refused " + c + " of " + r + ": ") + Frames.statusName(status) + " " + reason);
             }
             dispatchLocked();
         }
@@ -634,7 +712,8 @@ final class PeerLink
             notification = r.notification;
             if (null != error && io.ferry.TransferOp.WRITE == r.op && null != notification && !failed)
             {
-                pending.addFirst(new Chunk(null, Frames.NOTIFY_FAILURE, notification, error.getMessage()));
+                pending.addFirst(new Chunk(null, Frames.NOTIFY_FAILURE, notification,
+                    truncate(error.getMessage())));
                 dispatchLocked();
             }
         }
@@ -649,6 +728,65 @@ final class PeerLink
         else
         {
             r.sink.onFailure(error);
+        }
+    }
+
+    /** @return the reason cut to at most {@link Frames#MAX_REASON} UTF-8 bytes (on a character boundary). */
+    private static String truncate(final String reason)
+    {
+        final String r = null == reason ? "" : reason;
+        if (r.length() * 3L <= Frames.MAX_REASON)
+        {
+            return r;
+        }
+        int n = Math.min(r.length(), Frames.MAX_REASON);
+        while (n > 0 && r.substring(0, n).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > Frames.MAX_REASON)
+        {
+            n -= Math.max(1, n / 8);
+        }
+        return r.substring(0, n);
+    }
+
+    /**
+     * The target is closing path {@code p} over a frame it could not parse (it said so with a MALFORMED status
+     * and no chunk id). The frame was the oldest one written on the path that is still unanswered: its request
+     * fails with the target's reason and its chunks are not replayed elsewhere (they would break every other path
+     * the same way); the path then fails as usual and its other chunks move on.
+     */
+    void onConnectionRefused(final Path p, final String reason)
+    {
+        TcpRequest failedRequest = null;
+        Chunk culprit;
+        lock.lock();
+        try
+        {
+            culprit = p.oldestSent();
+            if (null != culprit)
+            {
+                p.unacked.remove(culprit);
+                p.inflightBytes -= culprit.bytes;
+                final TcpRequest r = culprit.request;
+                if (null != r && !culprit.isNotification())
+                {
+                    r.inFlight--;
+                }
+                if (null != r && r.active && culprit.post == r.post)
+                {
+                    failedRequest = r;
+                }
+            }
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": peer '" + peer + "' closes " + p +
+            " over a malformed frame (" + reason + "); " + (null == culprit ? "no frame was outstanding" :
+            culprit + " is dropped, not resent"));
+        if (null != failedRequest)
+        {
+            finish(failedRequest, new FerryException(ErrorCode.BACKEND, "peer '" + peer + "' refused " + culprit +
+                " of " + failedRequest + " as malformed: " + reason));
         }
     }
 
@@ -837,36 +975,130 @@ final class PeerLink
         }
     }
 
-    /** Checks ack deadlines; returns the number of paths it declared dead. */
+    /**
+     * Checks acknowledgement deadlines (the watchdog's duty, with the clock passed in). Two rules:
+     * <ul>
+     *     <li><b>The deadline belongs to the data.</b> A chunk not acknowledged within {@code ack_timeout_ms} of its
+     *     first write in this post, whatever paths it moved between, fails the link: every request to the peer
+     *     ends REMOTE_DISCONNECT at that deadline (a frozen or wedged peer), not paths x the deadline later.</li>
+     *     <li><b>A stalled path is left early.</b> A path whose oldest chunk has waited a quarter of the deadline
+     *     while another path of the link had a reply since that chunk was written (so the peer is alive) is
+     *     declared dead, and its chunks move to the other paths with most of their deadline left.</li>
+     * </ul>
+     *
+     * @param nowNs the time now.
+     * @return the number of paths it declared dead (all of them when the link failed).
+     */
     int checkTimeouts(final long nowNs)
     {
         final Path[] ps = paths;
-        if (null == ps)
+        if (null == ps || failed)
         {
             return 0;
         }
-        int killed = 0;
         final long limit = config.ackTimeoutMs() * 1_000_000L;
-        for (final Path p : ps)
+        final long stall = limit / 4;
+        Path expired = null;
+        Chunk expiredChunk = null;
+        Path stalled = null;
+        Chunk stalledChunk = null;
+        lock.lock();
+        try
         {
-            final Chunk oldest;
-            lock.lock();
-            try
+            long latestReply = 0;
+            for (final Path p : ps)
             {
-                oldest = p.dead ? null : p.oldestSent();
+                if (!p.dead && p.lastReplyNs > latestReply)
+                {
+                    latestReply = p.lastReplyNs;
+                }
             }
-            finally
+            for (final Path p : ps)
             {
-                lock.unlock();
-            }
-            if (null != oldest && nowNs - oldest.sentNs > limit)
-            {
-                pathFailed(p, new IOException("no acknowledgement of " + oldest + " within " + config.ackTimeoutMs() +
-                    " ms"));
-                killed++;
+                final Chunk oldest = p.dead ? null : p.oldestSent();
+                if (null == oldest)
+                {
+                    continue;
+                }
+                if (nowNs - oldest.firstSentNs > limit)
+                {
+                    expired = p;
+                    expiredChunk = oldest;
+                    break;
+                }
+                if (null == stalled && nowNs - oldest.sentNs > stall && latestReply - oldest.sentNs > 0 &&
+                    p.lastReplyNs - oldest.sentNs <= 0)
+                {
+                    stalled = p;
+                    stalledChunk = oldest;
+                }
             }
         }
-        return killed;
+        finally
+        {
+            lock.unlock();
+        }
+        if (null != expired)
+        {
+            failLink("no acknowledgement of " + expiredChunk + " from peer '" + peer + "' within ack_timeout_ms " +
+                config.ackTimeoutMs() + " ms of its first write (last on " + expired + ")");
+            return ps.length;
+        }
+        if (null != stalled)
+        {
+            pathFailed(stalled, new IOException("no acknowledgement of " + stalledChunk + " within " + stall /
+                1_000_000 + " ms while other paths to the peer were answered"));
+            return 1;
+        }
+        return 0;
+    }
+
+    /**
+     * Fails the whole link: every request ends REMOTE_DISCONNECT, the paths close, the agent drops the peer.
+     */
+    private void failLink(final String reason)
+    {
+        final List<TcpRequest> lost;
+        final Path[] all;
+        lock.lock();
+        try
+        {
+            if (failed)
+            {
+                return;
+            }
+            failed = true;
+            failure = reason;
+            all = paths;
+            lost = new ArrayList<>(active);
+            pending.clear();
+            if (null != all)
+            {
+                for (final Path p : all)
+                {
+                    p.dead = true;
+                    p.hasWork.signalAll();
+                }
+            }
+        }
+        finally
+        {
+            lock.unlock();
+        }
+        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + reason);
+        for (final Thread t : reconnecting)
+        {
+            t.interrupt();
+        }
+        closeAndJoin(all);
+        if (!backend.closing())
+        {
+            backend.linkFailed(this, reason);
+        }
+        for (final TcpRequest r : lost)
+        {
+            finish(r, new FerryException(ErrorCode.REMOTE_DISCONNECT, reason));
+        }
     }
 
     /** Closes every path and fails what is in progress. */

@@ -53,6 +53,9 @@ final class TcpBackend implements Backend
         Collections.newSetFromMap(new IdentityHashMap<>()));
     private final List<Thread> inboundThreads = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger inboundCount = new AtomicInteger();
+    /** Inbound connections that have not passed their handshake yet (capped by max_unauthenticated_connections). */
+    private final AtomicInteger unauthenticated = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong refusedAtAccept = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.HashMap<String, Integer> openFromPeer = new java.util.HashMap<>();
     private final Object regionLock = new Object();
     private volatile RegionTable regions = RegionTable.empty();
@@ -76,11 +79,9 @@ final class TcpBackend implements Backend
         final int port = ((InetSocketAddress)localAddressOf(server)).getPort();
         connectionInfo = Endpoints.encode(Endpoints.advertised(config, port));
         watchdog = new Watchdog(this::checkLinks, 5);
-        watchdogThread = new Thread(watchdog, threadPrefix() + "-watchdog");
-        watchdogThread.setDaemon(true);
+        watchdogThread = daemon(watchdog, threadPrefix() + "-watchdog");
         watchdogThread.start();
-        acceptor = new Thread(this::acceptLoop, threadPrefix() + "-accept");
-        acceptor.setDaemon(true);
+        acceptor = daemon(this::acceptLoop, threadPrefix() + "-accept");
         acceptor.start();
     }
 
@@ -138,6 +139,19 @@ final class TcpBackend implements Backend
         return links.get(peer);
     }
 
+    /**
+     * @return a daemon thread whose unexpected failure (an {@link Error} such as OutOfMemoryError included) goes to
+     * this backend's log, not to stderr.
+     */
+    static Thread daemon(final Runnable task, final String name)
+    {
+        final Thread t = new Thread(task, name);
+        t.setDaemon(true);
+        t.setUncaughtExceptionHandler((thread, ex) -> LOG.log(System.Logger.Level.ERROR, "TCP thread " +
+            thread.getName() + " ended by " + ex, ex));
+        return t;
+    }
+
     private void acceptLoop()
     {
         while (!closing)
@@ -159,14 +173,27 @@ final class TcpBackend implements Backend
                 }
                 continue;
             }
+            if (unauthenticated.incrementAndGet() > config.maxUnauthenticatedConnections())
+            {
+                // a flood of connections that do not finish their handshake costs one fd for a moment, no thread
+                unauthenticated.decrementAndGet();
+                Channels.closeQuietly(ch);
+                if (0 == (refusedAtAccept.getAndIncrement() & 1023))
+                {
+                    LOG.log(System.Logger.Level.WARNING, "TCP agent " + agentName() + ": " +
+                        config.maxUnauthenticatedConnections() + " connections are in their handshake " +
+                        "(max_unauthenticated_connections); closing new ones at accept (" + refusedAtAccept.get() +
+                        " so far)");
+                }
+                continue;
+            }
             try
             {
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 tune(ch);
                 final String remote = String.valueOf(ch.getRemoteAddress());
                 final InboundConnection conn = new InboundConnection(this, ch, remote);
-                final Thread t = new Thread(conn, threadPrefix() + "-in-" + inboundCount.incrementAndGet());
-                t.setDaemon(true);
+                final Thread t = daemon(conn, threadPrefix() + "-in-" + inboundCount.incrementAndGet());
                 inbound.add(conn);
                 inboundThreads.add(t);
                 if (closing)
@@ -177,17 +204,31 @@ final class TcpBackend implements Backend
             }
             catch (final IOException ex)
             {
+                unauthenticated.decrementAndGet();
                 Channels.closeQuietly(ch);
             }
         }
     }
 
-    /** An inbound connection authenticated as coming from {@code initiator}. */
-    void inboundAuthenticated(final String initiator)
+    /**
+     * An inbound connection passed its handshake as coming from {@code initiator}: it no longer counts as
+     * unauthenticated, and counts as the peer's unless the peer holds {@code max_connections_per_peer} already.
+     *
+     * @return null when admitted, else why not (the connection is then refused).
+     */
+    String inboundAuthenticated(final InboundConnection conn, final String initiator)
     {
+        conn.markAuthenticated();
+        unauthenticated.decrementAndGet();
         synchronized (openFromPeer)
         {
-            openFromPeer.merge(initiator, 1, Integer::sum);
+            final int open = openFromPeer.getOrDefault(initiator, 0);
+            if (open >= config.maxConnectionsPerPeer())
+            {
+                return "peer '" + initiator + "' holds " + open + " connections already (max_connections_per_peer)";
+            }
+            openFromPeer.put(initiator, open + 1);
+            return null;
         }
     }
 
@@ -199,6 +240,10 @@ final class TcpBackend implements Backend
     {
         inbound.remove(conn);
         inboundThreads.remove(Thread.currentThread());
+        if (!conn.authenticated())
+        {
+            unauthenticated.decrementAndGet();
+        }
         if (null == initiator)
         {
             return;
@@ -355,6 +400,21 @@ final class TcpBackend implements Backend
         final int tailChunk = config.tailChunkFor(chunk, vram);
         return new TcpRequest(op, local, remote, peer, sink, chunk,
             config.tailBytesFor(local.totalBytes(), chunk, tailChunk), tailChunk, config.maxSpansPerChunk());
+    }
+
+    /**
+     * Cuts a request again so that its chunks fit a peer's announced limits: no more spans a chunk than the peer
+     * takes, and frames (a READ's reply included) within its {@code max_frame_bytes}.
+     */
+    void fitToPeer(final TcpRequest r, final Handshake.Limits limits)
+    {
+        final int spans = Math.min(config.maxSpansPerChunk(), limits.maxSpans());
+        final long writeRoom = limits.maxFrameBytes() - (Frames.chunkPrefix(spans) - Frames.HEADER_LENGTH);
+        final long readRoom = limits.maxFrameBytes() - Frames.REPLY_FIXED;
+        final long room = (Math.min(writeRoom, readRoom) & -4096L);
+        final int chunk = (int)Math.max(4096, Math.min(r.chunkSize, room));
+        final int tailChunk = Math.min(chunk, config.tailChunkFor(chunk, false));
+        r.cut(chunk, config.tailBytesFor(r.totalBytes, chunk, tailChunk), tailChunk, spans);
     }
 
     public void post(final BackendRequest request, final byte[] notification)

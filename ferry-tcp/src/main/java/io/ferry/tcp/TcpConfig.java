@@ -58,7 +58,18 @@ import java.util.Map;
  *     and is logged once when it cannot be applied</td></tr>
  *     <tr><td>crc32c</td><td>false</td><td>CRC32C of every chunk's payload, checked by the receiver</td></tr>
  *     <tr><td>auth_secret</td><td>(empty)</td><td>shared secret; connections must prove it (HMAC-SHA256)</td></tr>
- *     <tr><td>max_frame_bytes</td><td>67108864</td><td>largest frame body this agent accepts</td></tr>
+ *     <tr><td>max_frame_bytes</td><td>67108864</td><td>largest frame body this agent accepts (announced to
+ *     initiators at the handshake, which refuse at the call a request whose chunks would exceed it)</td></tr>
+ *     <tr><td>max_notification_bytes</td><td>16777216</td><td>largest notification payload this agent accepts
+ *     (announced at the handshake: a larger {@code sendNotification} or transfer notification is refused at the
+ *     call with INVALID_PARAM)</td></tr>
+ *     <tr><td>frame_timeout_ms</td><td>30000</td><td>once a frame's first byte has arrived, the whole frame (and
+ *     the reply to it) must be done within this, else the connection is closed: a trickling sender holds
+ *     nothing for long</td></tr>
+ *     <tr><td>max_unauthenticated_connections</td><td>64</td><td>inbound connections that have not finished
+ *     their handshake at once; more are closed at accept</td></tr>
+ *     <tr><td>max_connections_per_peer</td><td>64</td><td>inbound connections one initiator (by agent name) may
+ *     hold; more are refused at the handshake</td></tr>
  * </table>
  */
 record TcpConfig(
@@ -86,9 +97,14 @@ record TcpConfig(
     String kernelCongestionControl,
     boolean crc32c,
     byte[] authSecret,
-    int maxFrameBytes)
+    int maxFrameBytes,
+    int maxNotificationBytes,
+    int frameTimeoutMs,
+    int maxUnauthenticatedConnections,
+    int maxConnectionsPerPeer)
 {
     private static final String DEFAULT_VRAM_CHUNK = "4194304";
+    private static final int DEFAULT_MAX_NOTIFICATION = 16 << 20;
 
     static Map<String, String> defaults()
     {
@@ -118,6 +134,10 @@ record TcpConfig(
         d.put("crc32c", "false");
         d.put("auth_secret", "");
         d.put("max_frame_bytes", "67108864");
+        d.put("max_notification_bytes", String.valueOf(DEFAULT_MAX_NOTIFICATION));
+        d.put("frame_timeout_ms", "30000");
+        d.put("max_unauthenticated_connections", "64");
+        d.put("max_connections_per_peer", "64");
         return d;
     }
 
@@ -167,6 +187,17 @@ record TcpConfig(
             }
         }
         final String secret = p.get("auth_secret");
+        // a notification's frame: header, fixed part, a failure's reason, the payload, padding
+        final long notifyRoom = maxFrame - Frames.NOTIFY_FIXED - Frames.MAX_REASON - Frames.ALIGN;
+        long maxNotify = longParam(p, "max_notification_bytes", 0, Integer.MAX_VALUE);
+        if (maxNotify > notifyRoom)
+        {
+            if (!String.valueOf(DEFAULT_MAX_NOTIFICATION).equals(p.get("max_notification_bytes").trim()))
+            {
+                throw invalid("max_notification_bytes " + maxNotify + " does not fit max_frame_bytes " + maxFrame);
+            }
+            maxNotify = notifyRoom; // the default shrinks to what fits
+        }
         return new TcpConfig(
             p.get("listen_address").trim(),
             intParam(p, "listen_port", 0, 65535),
@@ -192,7 +223,11 @@ record TcpConfig(
             kernelCc(p.get("kernel_congestion_control")),
             boolParam(p, "crc32c"),
             null == secret || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8),
-            maxFrame);
+            maxFrame,
+            (int)maxNotify,
+            intParam(p, "frame_timeout_ms", 1, 3_600_000),
+            intParam(p, "max_unauthenticated_connections", 1, 65536),
+            intParam(p, "max_connections_per_peer", 1, 65536));
     }
 
     /**

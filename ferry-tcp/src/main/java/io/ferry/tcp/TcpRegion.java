@@ -62,6 +62,15 @@ final class TcpRegion implements MemoryHandle
         return offset >= 0 && count >= 0 && offset <= length && count <= length - offset;
     }
 
+    /**
+     * @return false when the region's host memory was freed behind ferry's back (its arena closed while it was
+     * still registered): such memory is refused, never touched.
+     */
+    boolean memoryAlive()
+    {
+        return null == segment || segment.scope().isAlive();
+    }
+
     ByteBuffer newView(final int window)
     {
         return windows[window].duplicate();

@@ -20,12 +20,22 @@ final class TcpRequest implements BackendRequest
     final TransferSink sink;
     final long totalBytes;
 
-    final TcpRegion[] localRegion;
-    final long[] localOffset;
-    final long[] remoteKey;
-    final long[] remoteOffset;
-    final int[] pieceLength;
-    final int pieceCount;
+    private final ResolvedDescs local;
+    private final ResolvedDescs remote;
+    /** The cut's chunk size (recut to a peer's limits: see {@link #cut}). */
+    int chunkSize;
+
+    // the cut: pieces and chunks; replaced only by cut(), while no chunk of the request is queued or in flight
+    TcpRegion[] localRegion;
+    long[] localOffset;
+    long[] remoteKey;
+    long[] remoteOffset;
+    int[] pieceLength;
+    int pieceCount;
+    /** The largest frame body any of its chunks needs: the WRITE or READ_REQ frame, or a READ's reply. */
+    long maxFrameBody;
+    /** The most spans in one of its chunks. */
+    int maxChunkSpans;
     Chunk[] chunks;
 
     // post state, under the link's lock
@@ -49,6 +59,20 @@ final class TcpRequest implements BackendRequest
         this.op = op;
         this.peer = peer;
         this.sink = sink;
+        this.local = local;
+        this.remote = remote;
+        this.totalBytes = local.totalBytes();
+        cut(chunkSize, tailBytes, tailChunkSize, maxPieces);
+    }
+
+    /**
+     * Cuts the request into pieces and chunks: at most {@code chunkSize} bytes and {@code maxPieces} pieces a chunk,
+     * the last {@code tailBytes} in chunks of {@code tailChunkSize}. Called again (by the link, under its lock, while
+     * nothing of the request is queued or in flight) when the peer announces smaller limits than this agent's.
+     */
+    void cut(final int chunkSize, final long tailBytes, final int tailChunkSize, final int maxPieces)
+    {
+        this.chunkSize = chunkSize;
         int capacity = local.count() + (int)Math.min(Integer.MAX_VALUE / 2, local.totalBytes() / chunkSize) + 1;
         TcpRegion[] lr = new TcpRegion[capacity];
         long[] lo = new long[capacity];
@@ -112,7 +136,17 @@ final class TcpRequest implements BackendRequest
         pieceLength = len;
         pieceCount = pieces;
         chunks = made.toArray(new Chunk[0]);
-        totalBytes = total;
+        long frame = 0;
+        int spans = 0;
+        final boolean write = TransferOp.WRITE == op;
+        for (final Chunk c : chunks)
+        {
+            frame = Math.max(frame, Math.max(Frames.chunkBody(c.pieceCount, write ? c.bytes : 0),
+                write ? 0 : Frames.replyBody(c.bytes)));
+            spans = Math.max(spans, c.pieceCount);
+        }
+        maxFrameBody = frame;
+        maxChunkSpans = spans;
     }
 
     /**
@@ -123,6 +157,30 @@ final class TcpRequest implements BackendRequest
     private static int chunkLimit(final long at, final long tailStart, final int chunkSize, final int tailChunkSize)
     {
         return at < tailStart ? (int)Math.min(chunkSize, tailStart - at) : tailChunkSize;
+    }
+
+    /**
+     * @param c a chunk of this request, or null for all of it.
+     * @return a local region of the chunk (or request) whose host memory was freed behind ferry's back, or null.
+     */
+    TcpRegion freedLocalRegion(final Chunk c)
+    {
+        final int from = null == c ? 0 : c.firstPiece;
+        final int to = null == c ? pieceCount : c.firstPiece + c.pieceCount;
+        TcpRegion last = null;
+        for (int p = from; p < to; p++)
+        {
+            final TcpRegion region = localRegion[p];
+            if (region != last)
+            {
+                if (!region.memoryAlive())
+                {
+                    return region;
+                }
+                last = region;
+            }
+        }
+        return null;
     }
 
     /** Fresh chunk objects, for a post that starts while chunks of a failed earlier post are still in flight. */

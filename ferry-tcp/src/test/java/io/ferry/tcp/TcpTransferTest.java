@@ -353,7 +353,7 @@ class TcpTransferTest
         t.post();
         final FerryException ex = catchThrowableOfType(FerryException.class, () -> t.await(Duration.ofSeconds(30)));
         assertThat(ex).isNotNull();
-        assertThat(ex.code()).isEqualTo(ErrorCode.NOT_ALLOWED);
+        assertThat(ex.code()).as("one fault, one code: NOT_FOUND as on LOCAL").isEqualTo(ErrorCode.NOT_FOUND);
         assertThat(ex.getMessage()).contains("BAD_REGION");
         final Notification n = target.awaitNotification(Duration.ofSeconds(10));
         assertThat(n.isFailure()).isTrue();
