@@ -103,10 +103,10 @@ public final class Agent implements AutoCloseable
                     throw new FerryException(ErrorCode.NOT_SUPPORTED, "backend " + provider.name() +
                         " is not available on this host: " + reason);
                 }
-                final Map<String, String> p = effectiveParams(provider, e.getValue());
+                final Map<String, String> p = effectiveParams(provider, e.getValue(), config.authSecretBytes());
                 final Backend backend = provider.create(context, p);
                 created.add(backend);
-                createdParams.add(Collections.unmodifiableMap(p));
+                createdParams.add(Collections.unmodifiableMap(masked(p)));
                 if (backend.supportsRemote() && !backend.supportsNotifications())
                 {
                     throw new FerryException(ErrorCode.BACKEND, "backend " + backend.name() +
@@ -228,7 +228,7 @@ public final class Agent implements AutoCloseable
                 {
                     dropPeer(peer);
                 }
-            });
+            }, config.authSecretBytes(), config.metadataMaxConnections(), config.metadataMaxPeersPerClient());
     }
 
     /**
@@ -268,7 +268,7 @@ public final class Agent implements AutoCloseable
         checkOpen();
         Objects.requireNonNull(metadata, "metadata");
         return MetadataClient.send(peerAddress(host, port), metadata.clone(), config.defaultTimeout(),
-            "ferry-md-" + name + "-send");
+            "ferry-md-" + name + "-send", config.authSecretBytes());
     }
 
     /**
@@ -283,8 +283,8 @@ public final class Agent implements AutoCloseable
     public CompletableFuture<String> fetchMetadata(final String host, final int port)
     {
         checkOpen();
-        return MetadataClient.fetch(peerAddress(host, port), config.defaultTimeout(), "ferry-md-" + name + "-fetch")
-            .thenApply(this::loadRemoteMetadata);
+        return MetadataClient.fetch(peerAddress(host, port), config.defaultTimeout(), "ferry-md-" + name + "-fetch",
+            config.authSecretBytes()).thenApply(this::loadRemoteMetadata);
     }
 
     /**
@@ -299,7 +299,33 @@ public final class Agent implements AutoCloseable
     {
         checkOpen();
         return MetadataClient.invalidate(peerAddress(host, port), name, config.defaultTimeout(),
-            "ferry-md-" + name + "-invalidate");
+            "ferry-md-" + name + "-invalidate", config.authSecretBytes());
+    }
+
+    /**
+     * Seals a metadata blob for a shared store such as etcd: with the agent's {@code authSecret}, an HMAC over it
+     * ({@link io.ferry.metadata.RecordSeal}); without, the blob as it is.
+     *
+     * @param blob a metadata blob (typically {@link #localMetadata()}).
+     * @return the record to store.
+     */
+    public byte[] sealRecord(final byte[] blob)
+    {
+        return io.ferry.metadata.RecordSeal.seal(config.authSecretBytes(), Objects.requireNonNull(blob, "blob"));
+    }
+
+    /**
+     * Opens a record read from a shared store: with the agent's {@code authSecret} it must carry a valid seal.
+     *
+     * @param record the stored record.
+     * @param where  where it was read (a key), for the error.
+     * @return the metadata blob inside.
+     * @throws FerryException NOT_ALLOWED when the seal is missing or wrong (or present without a secret here).
+     */
+    public byte[] openRecord(final byte[] record, final String where)
+    {
+        return io.ferry.metadata.RecordSeal.open(config.authSecretBytes(), Objects.requireNonNull(record, "record"),
+            where);
     }
 
     private static InetSocketAddress peerAddress(final String host, final int port)
@@ -353,6 +379,35 @@ public final class Agent implements AutoCloseable
     }
 
     // ------------------------------------------------------------------------------------------ registration
+
+    /** Above this no user-space address exists on any 64-bit host ferry runs on (57-bit, 5-level paging). */
+    static final long MAX_USER_ADDRESS = 1L << 57;
+
+    /**
+     * Refuses at registration a memory span that cannot be real: address 0, a span whose end overflows, host
+     * memory past the highest user-space address. Memory the caller frees later is the caller's promise; what can
+     * be known now is checked now, so that no transfer ever touches it.
+     */
+    private static void checkAddressable(final MemoryKind kind, final int index, final MemoryDesc d)
+    {
+        if (MemoryKind.DRAM != kind && MemoryKind.VRAM != kind)
+        {
+            return; // offsets into a file, block device or object: 0 is a fine start
+        }
+        if (0 == d.address())
+        {
+            throw FerryException.invalid("region " + index + " " + d + " starts at address 0 (a null pointer)");
+        }
+        if (d.address() + d.length() < 0)
+        {
+            throw FerryException.invalid("region " + index + " " + d + " ends past the 64-bit address range");
+        }
+        if (MemoryKind.DRAM == kind && d.address() + d.length() > MAX_USER_ADDRESS)
+        {
+            throw FerryException.invalid("region " + index + " " + d + " ends past the highest user-space address " +
+                "0x" + Long.toHexString(MAX_USER_ADDRESS));
+        }
+    }
 
     /**
      * Registers regions with every backend of this agent that supports their kind (all-or-nothing per backend;
@@ -417,6 +472,7 @@ public final class Agent implements AutoCloseable
             {
                 throw FerryException.invalid("region " + i + " " + descs[i] + " belongs to a closed arena");
             }
+            checkAddressable(kind, i, descs[i]);
             keys[i] = random.nextLong();
         }
 
@@ -1561,8 +1617,19 @@ public final class Agent implements AutoCloseable
             "(found: " + known + ")");
     }
 
+    /** The parameter through which a backend takes the agent's shared secret, when it has one. */
+    static final String AUTH_SECRET_PARAM = "auth_secret";
+
+    /** @return the parameters as {@link #backendInfo} shows them: a secret reads "(set)", never its value. */
+    private static Map<String, String> masked(final Map<String, String> p)
+    {
+        final Map<String, String> out = new LinkedHashMap<>(p);
+        out.computeIfPresent(AUTH_SECRET_PARAM, (k, v) -> v.isEmpty() ? v : "(set)");
+        return out;
+    }
+
     private static Map<String, String> effectiveParams(
-        final BackendProvider provider, final Map<String, String> overrides)
+        final BackendProvider provider, final Map<String, String> overrides, final byte[] secret)
     {
         final Map<String, String> p = new LinkedHashMap<>(provider.defaultParams());
         for (final Map.Entry<String, String> e : overrides.entrySet())
@@ -1573,6 +1640,17 @@ public final class Agent implements AutoCloseable
                     "' (known: " + p.keySet() + ")");
             }
             p.put(e.getKey(), e.getValue());
+        }
+        if (null != secret && p.containsKey(AUTH_SECRET_PARAM))
+        {
+            final String agentSecret = new String(secret, java.nio.charset.StandardCharsets.UTF_8);
+            final String own = p.get(AUTH_SECRET_PARAM);
+            if (null != own && !own.isEmpty() && !own.equals(agentSecret))
+            {
+                throw FerryException.invalid("backend " + provider.name() + "'s auth_secret differs from the " +
+                    "agent's authSecret: set the secret in one place");
+            }
+            p.put(AUTH_SECRET_PARAM, agentSecret);
         }
         return p;
     }

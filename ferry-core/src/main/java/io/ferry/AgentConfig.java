@@ -22,15 +22,51 @@ public final class AgentConfig
     private final int listenPort;
     private final String listenAddress;
     private final List<AgentObserver> observers;
+    private final byte[] authSecret;
+    private final int metadataMaxConnections;
+    private final int metadataMaxPeersPerClient;
 
     private AgentConfig(final Builder b)
     {
+        this.authSecret = b.authSecret;
+        this.metadataMaxConnections = b.metadataMaxConnections;
+        this.metadataMaxPeersPerClient = b.metadataMaxPeersPerClient;
         this.observers = List.copyOf(b.observers);
         this.name = b.name;
         this.backends = null == b.backends ? null : Collections.unmodifiableMap(new LinkedHashMap<>(b.backends));
         this.defaultTimeout = b.defaultTimeout;
         this.listenPort = b.listenPort;
         this.listenAddress = b.listenAddress;
+    }
+
+    /**
+     * @return whether a shared secret is set for every plane ({@link Builder#authSecret}).
+     */
+    public boolean hasAuthSecret()
+    {
+        return null != authSecret;
+    }
+
+    /** @return the shared secret's bytes (UTF-8), or null; for the agent and its backends, never logged. */
+    byte[] authSecretBytes()
+    {
+        return null == authSecret ? null : authSecret.clone();
+    }
+
+    /**
+     * @return most connections the metadata listener serves at once.
+     */
+    public int metadataMaxConnections()
+    {
+        return metadataMaxConnections;
+    }
+
+    /**
+     * @return most distinct agents one client address may load through the metadata listener.
+     */
+    public int metadataMaxPeersPerClient()
+    {
+        return metadataMaxPeersPerClient;
     }
 
     /**
@@ -98,7 +134,7 @@ public final class AgentConfig
     {
         return "AgentConfig{name=" + name + ", backends=" + (null == backends ? "all available" : backends.keySet()) +
             ", defaultTimeout=" + defaultTimeout + ", listen=" + (listenPort < 0 ? "off" : listenAddress + ":" +
-            listenPort) + "}";
+            listenPort) + ", authSecret=" + (null == authSecret ? "none" : "set") + "}";
     }
 
     /**
@@ -112,6 +148,9 @@ public final class AgentConfig
         private int listenPort = 0;
         private String listenAddress = "0.0.0.0";
         private final java.util.ArrayList<AgentObserver> observers = new java.util.ArrayList<>();
+        private byte[] authSecret;
+        private int metadataMaxConnections = io.ferry.metadata.MetadataListener.DEFAULT_MAX_CONNECTIONS;
+        private int metadataMaxPeersPerClient = io.ferry.metadata.MetadataListener.DEFAULT_MAX_PEERS_PER_CLIENT;
 
         Builder(final String name)
         {
@@ -196,6 +235,40 @@ public final class AgentConfig
                 throw FerryException.invalid("listen port must be -1 (off), 0 (any) or 1-65535, got " + port);
             }
             this.listenPort = port;
+            return this;
+        }
+
+        /**
+         * One shared secret for every plane: the metadata listener and the metadata this agent sends or fetches
+         * (mutual challenge-response), records in a metadata service such as etcd (an HMAC over each record), and
+         * every backend that authenticates connections (TCP's {@code auth_secret}, unless the backend's parameters
+         * set the same value themselves; a different value there is INVALID_PARAM). Null or empty: none.
+         *
+         * @param secret the secret (UTF-8).
+         * @return this builder.
+         */
+        public Builder authSecret(final String secret)
+        {
+            this.authSecret = null == secret || secret.isEmpty() ? null :
+                secret.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            return this;
+        }
+
+        /**
+         * @param connections most connections the metadata listener serves at once (default 64; more are closed
+         *                    at accept).
+         * @param peersPerClient most distinct agents one client address may load (default 1024).
+         * @return this builder.
+         */
+        public Builder metadataLimits(final int connections, final int peersPerClient)
+        {
+            if (connections < 1 || peersPerClient < 1)
+            {
+                throw FerryException.invalid("metadata limits must be at least 1, got " + connections + " / " +
+                    peersPerClient);
+            }
+            this.metadataMaxConnections = connections;
+            this.metadataMaxPeersPerClient = peersPerClient;
             return this;
         }
 

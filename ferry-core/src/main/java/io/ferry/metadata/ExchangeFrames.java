@@ -25,8 +25,13 @@ import java.nio.charset.StandardCharsets;
  *            INVALIDATE (3) body = agent name, UTF-8: drop that peer
  * replies:   LOAD (1) as above; OK (4) empty;
  *            ERROR (5) body = error code name (u16 length + ASCII) + message (UTF-8)
+ * authentication, before the request (see {@link ExchangeAuth}):
+ *            HELLO (6, client) body = client nonce, 32 random bytes
+ *            CHALLENGE (7, listener) body = listener nonce (32 bytes) | listener proof (32 bytes)
+ *            AUTH (8, client) body = client proof (32 bytes)
  * </pre>
- * A frame with a bad magic, version or type, or a body longer than the limit, ends the connection.
+ * A frame with a bad magic, version or type, or a body longer than the limit, ends the connection. A body is read
+ * in pieces into a buffer that grows only as its bytes arrive: a declared length costs nothing until it is sent.
  */
 final class ExchangeFrames
 {
@@ -37,6 +42,13 @@ final class ExchangeFrames
     static final byte INVALIDATE = 3;
     static final byte OK = 4;
     static final byte ERROR = 5;
+    static final byte HELLO = 6;
+    static final byte CHALLENGE = 7;
+    static final byte AUTH = 8;
+    /** Bytes of a nonce or a proof. */
+    static final int NONCE = 32;
+    /** A body is read in pieces of at most this many bytes; its buffer grows with what arrived. */
+    private static final int READ_STEP = 64 * 1024;
     /** Largest body accepted: metadata of hundreds of thousands of regions. */
     static final int MAX_BODY = 256 << 20;
 
@@ -66,6 +78,30 @@ final class ExchangeFrames
 
     static Frame read(final DataInputStream in) throws IOException
     {
+        return read(in, MAX_BODY);
+    }
+
+    /**
+     * Reads a frame whose body may be at most {@code maxBody} bytes.
+     */
+    static Frame read(final DataInputStream in, final int maxBody) throws IOException
+    {
+        final Header h = readHeader(in, maxBody);
+        return new Frame(h.type(), readBody(in, h.length()));
+    }
+
+    /**
+     * A frame's header.
+     *
+     * @param type   its type.
+     * @param length its body length.
+     */
+    record Header(byte type, int length)
+    {
+    }
+
+    static Header readHeader(final DataInputStream in, final int maxBody) throws IOException
+    {
         final short magic = in.readShort();
         final byte version = in.readByte();
         final byte type = in.readByte();
@@ -80,17 +116,37 @@ final class ExchangeFrames
             throw new IOException("metadata exchange version " + version + " is not supported (this reads " +
                 VERSION + ")");
         }
-        if (type < LOAD || type > ERROR)
+        if (type < LOAD || type > AUTH)
         {
             throw new IOException("unknown metadata exchange frame type " + type);
         }
-        if (length < 0 || length > MAX_BODY)
+        if (length < 0 || length > maxBody)
         {
-            throw new IOException("frame body of " + Integer.toUnsignedString(length) + " bytes exceeds " + MAX_BODY);
+            throw new IOException("frame body of " + Integer.toUnsignedString(length) + " bytes exceeds " + maxBody);
         }
-        final byte[] body = new byte[length];
-        in.readFully(body);
-        return new Frame(type, body);
+        return new Header(type, length);
+    }
+
+    /** Reads {@code length} body bytes into a buffer that grows only as they arrive. */
+    static byte[] readBody(final DataInputStream in, final int length) throws IOException
+    {
+        byte[] body = new byte[Math.min(length, READ_STEP)];
+        int have = 0;
+        while (have < length)
+        {
+            if (have == body.length)
+            {
+                body = java.util.Arrays.copyOf(body, (int)Math.min(length, 2L * body.length));
+            }
+            final int n = in.read(body, have, body.length - have);
+            if (n < 0)
+            {
+                throw new java.io.EOFException("the connection closed " + (length - have) + " bytes into a " + length +
+                    "-byte frame body");
+            }
+            have += n;
+        }
+        return body;
     }
 
     static byte[] error(final FerryException ex)

@@ -40,7 +40,8 @@ public final class MetadataClient
         final byte type,
         final byte[] body,
         final Duration deadline,
-        final String name)
+        final String name,
+        final byte[] secret)
     {
         final CompletableFuture<byte[]> result = new CompletableFuture<>();
         Thread.ofVirtual().name(name).start(() ->
@@ -55,11 +56,14 @@ public final class MetadataClient
                     throw new IOException("cannot resolve host '" + address.getHostString() + "'");
                 }
                 s.connect(resolved, remainingMs(end));
-                s.setSoTimeout(remainingMs(end));
                 final DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
-                final DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
+                final DataInputStream in = new DataInputStream(new BufferedInputStream(
+                    new DeadlineInputStream(s, s.getInputStream(), end)));
+                if (!authenticate(in, out, secret, address, result))
+                {
+                    return;
+                }
                 ExchangeFrames.write(out, type, body);
-                s.setSoTimeout(remainingMs(end));
                 final ExchangeFrames.Frame reply = ExchangeFrames.read(in);
                 switch (reply.type())
                 {
@@ -77,10 +81,42 @@ public final class MetadataClient
             catch (final IOException | RuntimeException ex)
             {
                 result.completeExceptionally(new FerryException(ErrorCode.REMOTE_DISCONNECT, "metadata exchange " +
-                    "with " + address + " failed: " + ex.getMessage(), ex));
+                    "with " + address + " failed: " + MetadataListener.describe(ex), ex));
             }
         });
         return result;
+    }
+
+    /**
+     * The client's side of {@link ExchangeAuth}: false (with the result failed) when the listener refused or, with a
+     * secret, did not prove it.
+     */
+    private static boolean authenticate(final DataInputStream in, final DataOutputStream out, final byte[] secret,
+        final InetSocketAddress address, final CompletableFuture<byte[]> result) throws IOException
+    {
+        final byte[] nonce = ExchangeAuth.nonce();
+        ExchangeFrames.write(out, ExchangeFrames.HELLO, nonce);
+        final ExchangeFrames.Frame challenge = ExchangeFrames.read(in, 1024);
+        if (ExchangeFrames.ERROR == challenge.type())
+        {
+            result.completeExceptionally(ExchangeFrames.parseError(challenge.body(), address.toString()));
+            return false;
+        }
+        if (ExchangeFrames.CHALLENGE != challenge.type() || 2 * ExchangeFrames.NONCE != challenge.body().length)
+        {
+            throw new IOException("expected CHALLENGE, got type " + challenge.type());
+        }
+        final byte[] theirs = java.util.Arrays.copyOfRange(challenge.body(), 0, ExchangeFrames.NONCE);
+        final byte[] proof = java.util.Arrays.copyOfRange(challenge.body(), ExchangeFrames.NONCE,
+            2 * ExchangeFrames.NONCE);
+        if (null != secret && !ExchangeAuth.matches(ExchangeAuth.listenerProof(secret, nonce, theirs), proof))
+        {
+            result.completeExceptionally(new FerryException(ErrorCode.NOT_ALLOWED, "the metadata listener at " +
+                address + " did not prove auth_secret: nothing was sent to it"));
+            return false;
+        }
+        ExchangeFrames.write(out, ExchangeFrames.AUTH, ExchangeAuth.clientProof(secret, theirs, nonce));
+        return true;
     }
 
     private static int remainingMs(final long endNs) throws SocketTimeoutException
@@ -103,7 +139,21 @@ public final class MetadataClient
     public static CompletableFuture<Void> send(
         final InetSocketAddress address, final byte[] metadata, final Duration deadline, final String name)
     {
-        return request(address, ExchangeFrames.LOAD, metadata, deadline, name).thenApply(b -> null);
+        return send(address, metadata, deadline, name, null);
+    }
+
+    /**
+     * @param address  the peer's listener.
+     * @param metadata a blob to have it load.
+     * @param deadline how long it may take.
+     * @param name     thread name.
+     * @param secret   the shared secret both sides prove, or null for none.
+     * @return a future completed when the peer loaded it.
+     */
+    public static CompletableFuture<Void> send(final InetSocketAddress address, final byte[] metadata,
+        final Duration deadline, final String name, final byte[] secret)
+    {
+        return request(address, ExchangeFrames.LOAD, metadata, deadline, name, secret).thenApply(b -> null);
     }
 
     /**
@@ -115,7 +165,20 @@ public final class MetadataClient
     public static CompletableFuture<byte[]> fetch(final InetSocketAddress address, final Duration deadline,
         final String name)
     {
-        return request(address, ExchangeFrames.FETCH, new byte[0], deadline, name);
+        return fetch(address, deadline, name, null);
+    }
+
+    /**
+     * @param address  the peer's listener.
+     * @param deadline how long it may take.
+     * @param name     thread name.
+     * @param secret   the shared secret both sides prove, or null for none.
+     * @return a future of the peer's full metadata.
+     */
+    public static CompletableFuture<byte[]> fetch(final InetSocketAddress address, final Duration deadline,
+        final String name, final byte[] secret)
+    {
+        return request(address, ExchangeFrames.FETCH, new byte[0], deadline, name, secret);
     }
 
     /**
@@ -128,7 +191,21 @@ public final class MetadataClient
     public static CompletableFuture<Void> invalidate(
         final InetSocketAddress address, final String agentName, final Duration deadline, final String name)
     {
+        return invalidate(address, agentName, deadline, name, null);
+    }
+
+    /**
+     * @param address   the peer's listener.
+     * @param agentName the agent the peer should drop.
+     * @param deadline  how long it may take.
+     * @param name      thread name.
+     * @param secret    the shared secret both sides prove, or null for none.
+     * @return a future completed when the peer dropped it.
+     */
+    public static CompletableFuture<Void> invalidate(final InetSocketAddress address, final String agentName,
+        final Duration deadline, final String name, final byte[] secret)
+    {
         return request(address, ExchangeFrames.INVALIDATE, agentName.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-            deadline, name).thenApply(b -> null);
+            deadline, name, secret).thenApply(b -> null);
     }
 }

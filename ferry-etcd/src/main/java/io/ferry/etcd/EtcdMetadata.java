@@ -107,8 +107,9 @@ public final class EtcdMetadata implements AutoCloseable
             {
                 lease = client.grantLease(ttl);
             }
-            client.put(key(agent.name(), label), metadata, lease);
-            published.put(label, metadata.clone());
+            final byte[] record = agent.sealRecord(metadata); // with the agent's authSecret: an HMAC over it
+            client.put(key(agent.name(), label), record, lease);
+            published.put(label, record);
         }
     }
 
@@ -166,7 +167,7 @@ public final class EtcdMetadata implements AutoCloseable
             final Optional<EtcdClient.KeyValue> kv = read.value();
             if (kv.isPresent())
             {
-                final String name = agent.loadRemoteMetadata(kv.get().value());
+                final String name = agent.loadRemoteMetadata(agent.openRecord(kv.get().value(), key));
                 startWatch(peer, label, kv.get().revision() + 1);
                 return name;
             }
@@ -236,8 +237,18 @@ public final class EtcdMetadata implements AutoCloseable
         load(peer, ev.value());
     }
 
-    private void load(final String peer, final byte[] value)
+    private void load(final String peer, final byte[] record)
     {
+        final byte[] value;
+        try
+        {
+            value = agent.openRecord(record, "etcd key of '" + peer + "'");
+        }
+        catch (final FerryException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "agent " + agent.name() + ": " + ex.getMessage());
+            return;
+        }
         try
         {
             agent.loadRemoteMetadata(value);

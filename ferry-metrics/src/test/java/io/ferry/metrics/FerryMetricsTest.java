@@ -98,7 +98,7 @@ class FerryMetricsTest
             final String a = init.name();
             assertThat(value(scrape, "ferry_transfers_total", "agent", a, "op", "WRITE", "outcome", "ok", "peer", peer,
                 "backend", "TCP")).isEqualTo(3);
-            assertThat(value(scrape, "ferry_transfers_total", "agent", a, "op", "WRITE", "outcome", "NOT_ALLOWED"))
+            assertThat(value(scrape, "ferry_transfers_total", "agent", a, "op", "WRITE", "outcome", "NOT_FOUND"))
                 .isEqualTo(1);
             assertThat(value(scrape, "ferry_transfers_total", "agent", a, "op", "READ", "outcome", "ok")).isEqualTo(2);
             assertThat(value(scrape, "ferry_transfer_bytes_total", "agent", a, "op", "WRITE")).isEqualTo(3 << 20);
