@@ -38,7 +38,21 @@ final class CliAgents
         {
             p.putIfAbsent("listen_address", "127.0.0.1");
         }
-        return b.backend(backend, p);
+        return secured(b.backend(backend, p));
+    }
+
+    /** The environment variable that sets the shared secret of every agent the command starts. */
+    static final String SECRET_ENV = "FERRY_AUTH_SECRET";
+
+    /**
+     * @param b an agent's configuration.
+     * @return it, with the shared secret of {@code FERRY_AUTH_SECRET} for every plane when that is set (from the
+     * environment, so that it shows in no process list).
+     */
+    static AgentConfig.Builder secured(final AgentConfig.Builder b)
+    {
+        final String secret = System.getenv(SECRET_ENV);
+        return null == secret || secret.isEmpty() ? b : b.authSecret(secret);
     }
 
     /**
@@ -54,6 +68,6 @@ final class CliAgents
     static AgentConfig.Builder networked(final String name, final String backend, final int metadataPort,
         final Map<String, String> params)
     {
-        return AgentConfig.builder(name).listenPort(metadataPort).backend(backend, params);
+        return secured(AgentConfig.builder(name).listenPort(metadataPort).backend(backend, params));
     }
 }

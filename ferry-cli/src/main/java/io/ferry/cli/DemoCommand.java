@@ -154,7 +154,8 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
 
     private int runDecode(final DemoSpec demo, final PrintWriter out)
     {
-        try (Connector c = Connector.create(AgentConfig.builder(DECODE).backends("TCP").listenPort(listenPort));
+        try (Connector c = Connector.create(CliAgents.secured(AgentConfig.builder(DECODE).backends("TCP")
+            .listenPort(listenPort)));
             EtcdMetadata md = null == etcd ? null : EtcdMetadata.builder(c.agent()).endpoints(etcd).build())
         {
             return DemoDecode.run(c, demo, PREFILL, out, port ->
@@ -174,7 +175,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
     private int runPrefill(final DemoSpec demo, final PrintWriter out, final String address)
     {
         final Duration wait = demo.timeout();
-        try (Connector c = Connector.create(AgentConfig.builder(PREFILL).backends("TCP"));
+        try (Connector c = Connector.create(CliAgents.secured(AgentConfig.builder(PREFILL).backends("TCP")));
             EtcdMetadata md = null == etcd ? null : EtcdMetadata.builder(c.agent()).endpoints(etcd).build())
         {
             final Function<BlockPool, PeerPool> attach;
