@@ -56,6 +56,8 @@ public final class MetadataListener implements AutoCloseable
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final Map<InetAddress, Set<String>> loadedBy = new HashMap<>();
     private final AtomicLong refused = new AtomicLong();
+    /** Warnings strangers can trigger: at most 10 a second, the rest counted. */
+    private final io.ferry.internal.LogThrottle warnings = new io.ferry.internal.LogThrottle(10, 1_000_000_000L);
     private volatile boolean closed;
 
     /**
@@ -241,8 +243,8 @@ public final class MetadataListener implements AutoCloseable
         {
             if (!closed)
             {
-                LOG.log(System.Logger.Level.WARNING, "metadata listener of " + agentName + " closed a connection " +
-                    "from " + remote + ": " + describe(ex));
+                warn("metadata listener of " + agentName + " closed a connection from " + remote + ": " +
+                    io.ferry.internal.LogThrottle.printable(describe(ex), 300));
             }
         }
         finally
@@ -276,8 +278,7 @@ public final class MetadataListener implements AutoCloseable
         {
             ExchangeFrames.write(out, ExchangeFrames.ERROR, ExchangeFrames.error(new FerryException(
                 ErrorCode.NOT_ALLOWED, "authentication failed (wrong or missing auth_secret)")));
-            LOG.log(System.Logger.Level.WARNING, "metadata listener of " + agentName + " refused a client that " +
-                "did not prove auth_secret");
+            warn("metadata listener of " + agentName + " refused a client that did not prove auth_secret");
             return false;
         }
         return true;
@@ -318,6 +319,16 @@ public final class MetadataListener implements AutoCloseable
             {
                 loadedBy.remove(client);
             }
+        }
+    }
+
+    private void warn(final String message)
+    {
+        final long held = warnings.admit(System.nanoTime());
+        if (held >= 0)
+        {
+            LOG.log(System.Logger.Level.WARNING, 0 == held ? message :
+                message + " (" + held + " similar lines held back)");
         }
     }
 

@@ -202,7 +202,12 @@ final class Handshake
             }
             final byte[] raw = new byte[len];
             body.get(raw);
-            return new String(raw, StandardCharsets.UTF_8);
+            final String name = new String(raw, StandardCharsets.UTF_8);
+            if (name.chars().anyMatch(c -> Character.isISOControl(c) || 0xFFFD == c))
+            {
+                throw new IllegalArgumentException("HELLO name has control characters or is not UTF-8");
+            }
+            return name;
         }
     }
 }

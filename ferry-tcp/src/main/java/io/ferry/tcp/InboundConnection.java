@@ -126,6 +126,17 @@ final class InboundConnection implements Runnable
         Channels.closeQuietly(channel);
     }
 
+    /** A warning strangers can trigger: at most a few a second per backend, the rest counted. */
+    private void warn(final String message)
+    {
+        final long held = backend.refusalLog.admit(System.nanoTime());
+        if (held >= 0)
+        {
+            LOG.log(System.Logger.Level.WARNING, 0 == held ? message :
+                message + " (" + held + " similar lines held back)");
+        }
+    }
+
     void markAuthenticated()
     {
         passedHandshake = true;
@@ -166,7 +177,8 @@ final class InboundConnection implements Runnable
         initiator = hello.initiator();
         if (!backend.agentName().equals(hello.target()))
         {
-            return refuse("this is agent '" + backend.agentName() + "', not '" + hello.target() + "'");
+            return refuse("this is agent '" + backend.agentName() + "', not '" +
+                io.ferry.internal.LogThrottle.printable(hello.target(), 128) + "'");
         }
         final byte[] secret = config.authSecret();
         if (null != secret && !Handshake.macMatches(
@@ -189,7 +201,7 @@ final class InboundConnection implements Runnable
 
     private boolean refuse(final String reason) throws IOException
     {
-        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused the connection of " +
+        warn("TCP agent " + backend.agentName() + " refused the connection of " +
             initiator + " at " + remote + ": " + reason);
         final byte[] text = reason.getBytes(StandardCharsets.UTF_8);
         final int len = Math.min(text.length, Frames.MAX_REASON);
@@ -329,7 +341,7 @@ final class InboundConnection implements Runnable
             Channels.readFully(channel, views.iov, 1, iov + 1, payload);
             if (0 != (flags & Frames.FLAG_CRC) && views.checksum(iov) != expectedCrc)
             {
-                LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": chunk from " + initiator +
+                warn("TCP agent " + backend.agentName() + ": chunk from " + initiator +
                     " failed its CRC32C");
                 sendReply(Frames.ACK, id, Frames.CRC_MISMATCH, "payload failed its CRC32C");
                 return true;
@@ -448,7 +460,7 @@ final class InboundConnection implements Runnable
     private boolean refuseRequest(final int type, final long id, final short status, final String reason)
         throws IOException
     {
-        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " refused " +
+        warn("TCP agent " + backend.agentName() + " refused " +
             Frames.typeName(type) + " from " + initiator + " at " + remote + ": " + Frames.statusName(status) +
             " " + reason);
         sendReply(Frames.READ_REQ == type ? Frames.READ_DATA : Frames.ACK, id, status, reason);
@@ -463,7 +475,7 @@ final class InboundConnection implements Runnable
     /** Logs why, tells the peer with a MALFORMED status, and has the connection closed (returns false). */
     private boolean closeWith(final String action, final String reason) throws IOException
     {
-        LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + " " + action + " of " + initiator +
+        warn("TCP agent " + backend.agentName() + " " + action + " of " + initiator +
             " at " + remote + ": " + reason);
         sendReply(Frames.ACK, 0, Frames.MALFORMED, reason);
         return false;

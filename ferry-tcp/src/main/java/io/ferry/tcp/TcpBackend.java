@@ -53,6 +53,8 @@ final class TcpBackend implements Backend
         Collections.newSetFromMap(new IdentityHashMap<>()));
     private final List<Thread> inboundThreads = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger inboundCount = new AtomicInteger();
+    /** Refusals of strangers' connections and requests are logged at most 10 a second. */
+    final io.ferry.internal.LogThrottle refusalLog = new io.ferry.internal.LogThrottle(10, 1_000_000_000L);
     /** Inbound connections that have not passed their handshake yet (capped by max_unauthenticated_connections). */
     private final AtomicInteger unauthenticated = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong refusedAtAccept = new java.util.concurrent.atomic.AtomicLong();
