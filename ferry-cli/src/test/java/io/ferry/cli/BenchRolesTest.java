@@ -50,7 +50,7 @@ class BenchRolesTest
     @Test
     void rolesMeetThroughEtcd() throws Exception
     {
-        try (EtcdServer etcd = EtcdServer.start();
+        try (io.ferry.etcd.LocalEtcd etcd = EtcdServer.start();
             ChildCli target = target("--etcd", etcd.endpoint(), "--max-block-size", "65536"))
         {
             final CliRun r = CliRun.of("bench", "--role", "initiator", "--backend", "TCP", "--etcd", etcd.endpoint(),

@@ -68,7 +68,7 @@ class DemoCommandTest
     @Test
     void workersMeetThroughEtcd() throws Exception
     {
-        try (io.ferry.etcd.EtcdServer etcd = io.ferry.etcd.EtcdServer.start())
+        try (io.ferry.etcd.LocalEtcd etcd = io.ferry.etcd.EtcdServer.start())
         {
             final CliRun r = CliRun.of("demo", "--etcd", etcd.endpoint(), "--requests", "2", "--tokens", "32");
             assertThat(r.exit()).as(r.out() + r.err()).isZero();

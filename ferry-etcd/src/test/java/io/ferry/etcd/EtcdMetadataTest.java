@@ -44,7 +44,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 @Timeout(120)
 class EtcdMetadataTest
 {
-    private static EtcdServer etcd;
+    private static LocalEtcd etcd;
 
     private Arena arena;
     private String namespace;
