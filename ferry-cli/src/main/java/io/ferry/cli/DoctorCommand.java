@@ -60,6 +60,7 @@ final class DoctorCommand implements Callable<Integer>
         gpus(out);
         backends(out);
         kernelTcp(out);
+        security(out);
         selfTest(out);
         out.println();
         for (final String w : warnings)
@@ -112,6 +113,14 @@ final class DoctorCommand implements Callable<Integer>
     {
         final List<String> gpus = list("proc/driver/nvidia/gpus");
         out.println("gpus          " + (gpus.isEmpty() ? "none (no NVIDIA driver)" : gpus.size() + " NVIDIA " + gpus));
+    }
+
+    private static void security(final PrintWriter out)
+    {
+        final String secret = System.getenv(CliAgents.SECRET_ENV);
+        out.println("security      " + (null == secret || secret.isEmpty() ?
+            "no shared secret (" + CliAgents.SECRET_ENV + " unset): metadata and data ports trust the network" :
+            "shared secret set (" + CliAgents.SECRET_ENV + "): every plane authenticated both ways"));
     }
 
     private void backends(final PrintWriter out)

@@ -48,6 +48,36 @@ class BenchRolesTest
     }
 
     @Test
+    void ferryAuthSecretGuardsEveryPlaneOfTheAgentsTheCommandStarts() throws Exception
+    {
+        final java.util.Map<String, String> secret = java.util.Map.of(CliAgents.SECRET_ENV, "s3cret");
+        final List<String> args = new ArrayList<>(List.of("bench", "--role", "target", "--backend", "TCP",
+            "--timeout", "60", "--max-block-size", "65536"));
+        try (ChildCli target = new ChildCli(secret, args.toArray(new String[0])))
+        {
+            // this JVM has no secret: the target's metadata listener refuses it
+            final CliRun stranger = CliRun.of("bench", "--role", "initiator", "--backend", "TCP", "--target",
+                "127.0.0.1:" + target.port, "--start-block-size", "65536", "--max-block-size", "65536",
+                "--num-iter", "5");
+            assertThat(stranger.exit()).isNotZero();
+            assertThat(stranger.err()).contains("NOT_ALLOWED");
+            // an initiator with the same secret in its environment is served
+            final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                FerryCommand.class.getName(), "bench", "--role", "initiator", "--backend", "TCP", "--target",
+                "127.0.0.1:" + target.port, "--start-block-size", "65536", "--max-block-size", "65536", "--num-iter",
+                "20", "--check-consistency"));
+            final ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+            pb.environment().putAll(secret);
+            final Process friend = pb.start();
+            final String out = new String(friend.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(friend.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(friend.exitValue()).as(out).isZero();
+            assertThat(target.finish()).isZero();
+        }
+    }
+
+    @Test
     void rolesMeetThroughEtcd() throws Exception
     {
         try (io.ferry.etcd.LocalEtcd etcd = EtcdServer.start();

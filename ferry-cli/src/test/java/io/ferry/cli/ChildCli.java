@@ -24,11 +24,23 @@ final class ChildCli implements AutoCloseable
 
     ChildCli(final String... args) throws Exception
     {
+        this(java.util.Map.of(), args);
+    }
+
+    /**
+     * @param env  environment variables to set for the child.
+     * @param args its command line.
+     * @throws Exception when it does not start listening.
+     */
+    ChildCli(final java.util.Map<String, String> env, final String... args) throws Exception
+    {
         final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
             "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
             FerryCommand.class.getName()));
         cmd.addAll(List.of(args));
-        process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        final ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        process = pb.start();
         final BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
             StandardCharsets.UTF_8));
         final CompletableFuture<Integer> ready = new CompletableFuture<>();

@@ -71,7 +71,7 @@ import java.nio.ByteBuffer;
  *
  * READ_DATA (6) and ACK (7): header id = chunk (or notification) id; the data start at frame offset 64
  * +-------------------------------+-------------------------------+
- * |   status u16 (0 = OK)         |      flags u16 (bit 0: CRC)   |
+ * |   status u16 (see below)      |      flags u16 (bit 0: CRC)   |
  * +-------------------------------+-------------------------------+
  * |          CRC32C of the payload (READ_DATA; 0 otherwise)       |
  * +---------------------------------------------------------------+
@@ -98,11 +98,18 @@ import java.nio.ByteBuffer;
  * | reason UTF-8 (failure only) | notification payload | zero padding to the next 64-byte unit
  * +---------------------------------------------------------------+
  * CLOSE (9): body = 48 zero bytes; the sender closes the connection after it
+ *
+ * Statuses of READ_DATA and ACK: 0 OK; 1 BAD_REGION (no live region has the key); 2 OUT_OF_BOUNDS (a span outside
+ * its region); 3 CRC_MISMATCH; 4 MALFORMED (with chunk id 0: the frame could not be parsed and the target closes
+ * the connection; also a refused HELLO); 5 OVER_LIMIT (a well-formed request over the target's max_spans_per_chunk,
+ * max_frame_bytes for a READ's reply, or max_notification_bytes); 6 MEMORY_FREED (the region's memory was freed
+ * while registered). Every status but MALFORMED leaves the connection open.
  * </pre>
  * The target validates each frame before touching memory: magic, version, type, a body length within its limit
  * that makes the frame a whole number of 64-byte units, a span list that fits the body, a body exactly as long as
  * its spans (and padding) say, every span inside a live registered region whose key matches. A malformed frame
- * closes the connection; a well-formed request for memory it may not touch is refused with a status.
+ * closes the connection; a well-formed request for memory it may not touch, or over its limits, is refused with a
+ * status. Every length is read as unsigned; a request's total is carried as a long and bounded before use.
  */
 final class Frames
 {
