@@ -133,6 +133,12 @@ final class Path
         return null != c && 0 != c.sentNs ? c : null;
     }
 
+    /** @return whether {@code t} is this path's sender or receiver thread. */
+    boolean ownsThread(final Thread t)
+    {
+        return t == sender || t == receiver;
+    }
+
     /** Waits for this path's threads to end, except the calling thread (a path thread that failed its link). */
     void join(final long millis) throws InterruptedException
     {
@@ -161,6 +167,11 @@ final class Path
                 try
                 {
                     write(c);
+                }
+                catch (final IllegalStateException ex)
+                {
+                    link.failIfFreed(c); // its request fails alone; the broken frame costs this path only
+                    throw ex;
                 }
                 finally
                 {
@@ -351,7 +362,15 @@ final class Path
                 else
                 {
                     rxViews.iov[iov + 1] = Frames.tailPadding(rxPad, payload);
-                    Channels.readFully(channel, rxViews.iov, 1, iov + 1, Frames.aligned(payload));
+                    try
+                    {
+                        Channels.readFully(channel, rxViews.iov, 1, iov + 1, Frames.aligned(payload));
+                    }
+                    catch (final IllegalStateException ex)
+                    {
+                        link.failIfFreed(c); // freed while its data arrived: the request fails, not the peer
+                        throw ex;
+                    }
                     if (0 != (flags & Frames.FLAG_CRC) && rxViews.checksum(iov) != expectedCrc)
                     {
                         outcome = Frames.CRC_MISMATCH;

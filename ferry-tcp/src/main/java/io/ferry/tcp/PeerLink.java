@@ -426,9 +426,9 @@ final class PeerLink
             }
             if (p.writeLock.tryLock())
             {
+                Chunk c = null;
                 try
                 {
-                    Chunk c;
                     while (null != (c = takeSmall(p)))
                     {
                         p.write(c);
@@ -437,6 +437,10 @@ final class PeerLink
                 catch (final IOException | RuntimeException ex)
                 {
                     p.writeLock.unlock();
+                    if (ex instanceof IllegalStateException && null != c)
+                    {
+                        failIfFreed(c);
+                    }
                     pathFailed(p, ex);
                     continue;
                 }
@@ -790,6 +794,26 @@ final class PeerLink
         }
     }
 
+    /**
+     * A path's I/O on a chunk's memory failed because that memory was freed behind ferry's back (its arena closed
+     * while a frame was on the wire): the chunk's request fails with BACKEND, so it is not replayed on the other
+     * paths, and only the path whose frame broke is lost (it reconnects).
+     */
+    void failIfFreed(final Chunk c)
+    {
+        final TcpRequest r = c.request;
+        if (null == r || c.isNotification())
+        {
+            return;
+        }
+        final TcpRegion freed = r.freedLocalRegion(c);
+        if (null != freed)
+        {
+            finish(r, new FerryException(ErrorCode.BACKEND, r + ": the memory of local " + freed + " was freed (its " +
+                "arena is closed) while " + c + " was on the wire"));
+        }
+    }
+
     /** Aborts a post: its waiting chunks are dropped; chunks on the wire finish harmlessly. */
     boolean abort(final TcpRequest r)
     {
@@ -875,19 +899,47 @@ final class PeerLink
         Channels.closeQuietly(p.channel);
         if (null != reason)
         {
-            // no thread of this link may still be reading or writing a request's memory once the request has ended
-            // (its owner may free that memory then)
-            closeAndJoin(all);
-            // drop the peer first, so that whoever sees the failure also sees the peer gone
-            if (!backend.closing())
+            final Runnable end = () ->
             {
-                backend.linkFailed(this, reason);
+                // no thread of this link may still be reading or writing a request's memory once the request has
+                // ended (its owner may free that memory then)
+                closeAndJoin(all);
+                // drop the peer first, so that whoever sees the failure also sees the peer gone
+                if (!backend.closing())
+                {
+                    backend.linkFailed(this, reason);
+                }
+                for (final TcpRequest r : lost)
+                {
+                    finish(r, new FerryException(ErrorCode.REMOTE_DISCONNECT, reason));
+                }
+            };
+            if (isPathThread(all, Thread.currentThread()))
+            {
+                // a path thread cannot wait for itself: the requests end on a thread that waits for every path
+                // thread, this one included, so that none is alive when their owners hear of the failure
+                Thread.ofVirtual().name(backend.threadPrefix() + "-" + peer + "-failed").start(end);
             }
-            for (final TcpRequest r : lost)
+            else
             {
-                finish(r, new FerryException(ErrorCode.REMOTE_DISCONNECT, reason));
+                end.run();
             }
         }
+    }
+
+    private static boolean isPathThread(final Path[] all, final Thread t)
+    {
+        if (null != all)
+        {
+            for (final Path p : all)
+            {
+                if (p.ownsThread(t))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
