@@ -63,10 +63,8 @@ final class Path
 
     void start(final String threadPrefix)
     {
-        sender = new Thread(this::sendLoop, threadPrefix + "-p" + index + "-tx");
-        receiver = new Thread(this::receiveLoop, threadPrefix + "-p" + index + "-rx");
-        sender.setDaemon(true);
-        receiver.setDaemon(true);
+        sender = TcpBackend.daemon(this::sendLoop, threadPrefix + "-p" + index + "-tx");
+        receiver = TcpBackend.daemon(this::receiveLoop, threadPrefix + "-p" + index + "-rx");
         sender.start();
         receiver.start();
     }
