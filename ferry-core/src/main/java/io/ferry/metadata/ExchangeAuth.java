@@ -1,10 +1,6 @@
 package io.ferry.metadata;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 
 /**
@@ -49,29 +45,12 @@ final class ExchangeAuth
 
     static boolean matches(final byte[] expected, final byte[] actual)
     {
-        return MessageDigest.isEqual(expected, actual);
+        return io.ferry.internal.Hmac.matches(expected, actual);
     }
 
     /** HMAC-SHA256 of the parts; zeros without a secret. */
     static byte[] hmac(final byte[] secret, final byte[]... parts)
     {
-        if (null == secret)
-        {
-            return new byte[ExchangeFrames.NONCE];
-        }
-        try
-        {
-            final Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
-            for (final byte[] p : parts)
-            {
-                mac.update(p);
-            }
-            return mac.doFinal();
-        }
-        catch (final GeneralSecurityException ex)
-        {
-            throw new IllegalStateException("HmacSHA256 unavailable", ex);
-        }
+        return io.ferry.internal.Hmac.sha256(secret, parts);
     }
 }

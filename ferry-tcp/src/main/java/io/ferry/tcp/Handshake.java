@@ -1,11 +1,7 @@
 package io.ferry.tcp;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 
 /**
  * Connection set-up, authenticated both ways when a shared secret is configured:
@@ -56,25 +52,12 @@ final class Handshake
 
     private static byte[] hmac(final byte[] secret, final byte[]... parts)
     {
-        try
-        {
-            final Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
-            for (final byte[] p : parts)
-            {
-                mac.update(p);
-            }
-            return mac.doFinal();
-        }
-        catch (final GeneralSecurityException ex)
-        {
-            throw new IllegalStateException("HmacSHA256 unavailable", ex);
-        }
+        return io.ferry.internal.Hmac.sha256(secret, parts);
     }
 
     static boolean macMatches(final byte[] expected, final byte[] actual)
     {
-        return MessageDigest.isEqual(expected, actual);
+        return io.ferry.internal.Hmac.matches(expected, actual);
     }
 
     /** @return the body length of a HELLO with names of these many bytes and an initiator nonce (padding included). */

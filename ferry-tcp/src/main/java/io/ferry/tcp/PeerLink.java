@@ -1110,44 +1110,18 @@ final class PeerLink
      */
     private void failLink(final String reason)
     {
-        final List<TcpRequest> lost;
-        final Path[] all;
-        lock.lock();
-        try
+        final Stopped stopped = stop(reason, true);
+        if (null == stopped)
         {
-            if (failed)
-            {
-                return;
-            }
-            failed = true;
-            failure = reason;
-            all = paths;
-            lost = new ArrayList<>(active);
-            pending.clear();
-            if (null != all)
-            {
-                for (final Path p : all)
-                {
-                    p.dead = true;
-                    p.hasWork.signalAll();
-                }
-            }
-        }
-        finally
-        {
-            lock.unlock();
+            return;
         }
         LOG.log(System.Logger.Level.WARNING, "TCP agent " + backend.agentName() + ": " + reason);
-        for (final Thread t : reconnecting)
-        {
-            t.interrupt();
-        }
-        closeAndJoin(all);
+        closeAndJoin(stopped.paths());
         if (!backend.closing())
         {
             backend.linkFailed(this, reason);
         }
-        for (final TcpRequest r : lost)
+        for (final TcpRequest r : stopped.lost())
         {
             finish(r, new FerryException(ErrorCode.REMOTE_DISCONNECT, reason));
         }
@@ -1156,19 +1130,48 @@ final class PeerLink
     /** Closes every path and fails what is in progress. */
     void close(final ErrorCode code, final String why)
     {
-        final List<TcpRequest> lost;
-        final Path[] ps;
+        final Stopped stopped = stop(why, false);
+        for (final TcpRequest r : stopped.lost())
+        {
+            finish(r, new FerryException(code, why));
+        }
+        closeAndJoin(stopped.paths());
+    }
+
+    /**
+     * What {@link #stop} took down.
+     *
+     * @param lost  the requests that were in progress.
+     * @param paths the paths (null when none had connected).
+     */
+    private record Stopped(List<TcpRequest> lost, Path[] paths)
+    {
+    }
+
+    /**
+     * Marks the link failed (no more posts), its paths dead and its waiting chunks dropped, and stops reconnecting.
+     *
+     * @param reason   what every later post will be told.
+     * @param onlyOnce when true, returns null if the link had failed already.
+     * @return the requests in progress and the paths, to be ended and closed outside the lock.
+     */
+    private Stopped stop(final String reason, final boolean onlyOnce)
+    {
+        final Stopped stopped;
         lock.lock();
         try
         {
-            failed = true;
-            failure = why;
-            lost = new ArrayList<>(active);
-            pending.clear();
-            ps = paths;
-            if (null != ps)
+            if (onlyOnce && failed)
             {
-                for (final Path p : ps)
+                return null;
+            }
+            failed = true;
+            failure = reason;
+            stopped = new Stopped(new ArrayList<>(active), paths);
+            pending.clear();
+            if (null != stopped.paths())
+            {
+                for (final Path p : stopped.paths())
                 {
                     p.dead = true;
                     p.hasWork.signalAll();
@@ -1183,11 +1186,7 @@ final class PeerLink
         {
             t.interrupt();
         }
-        for (final TcpRequest r : lost)
-        {
-            finish(r, new FerryException(code, why));
-        }
-        closeAndJoin(ps);
+        return stopped;
     }
 
     /**

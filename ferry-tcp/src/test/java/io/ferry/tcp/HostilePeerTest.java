@@ -71,20 +71,12 @@ class HostilePeerTest
 
     private SocketChannel handshake(final String targetName) throws IOException
     {
-        final SocketChannel ch = SocketChannel.open(address);
-        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
-        Channels.readFully(ch, challenge);
-        Channels.writeFully(ch, Handshake.hello("mallory", targetName, 0, new byte[Frames.MAC_LENGTH]));
-        return ch;
+        return TcpFixtures.sayHello(address, "mallory", targetName);
     }
 
     private static ByteBuffer readReply(final SocketChannel ch) throws IOException
     {
-        final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-        Channels.readFully(ch, h);
-        final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
-        Channels.readFully(ch, body);
-        return ByteBuffer.allocate(Frames.HEADER_LENGTH + body.capacity()).put(h.flip()).put(body.flip()).flip();
+        return TcpFixtures.readFrame(ch);
     }
 
     private static ByteBuffer write(final long chunkId, final long regionKey, final long offset, final byte[] data,

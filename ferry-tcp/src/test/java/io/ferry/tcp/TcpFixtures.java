@@ -29,6 +29,30 @@ final class TcpFixtures
             .defaultTimeout(java.time.Duration.ofSeconds(20)).build());
     }
 
+    /**
+     * Opens a raw connection to a target's data port, reads its challenge and sends a HELLO as {@code who} with no
+     * MAC; the target's answer is left to the caller.
+     */
+    static java.nio.channels.SocketChannel sayHello(final java.net.InetSocketAddress address, final String who,
+        final String targetName) throws java.io.IOException
+    {
+        final java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(address);
+        Channels.readFully(ch, java.nio.ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
+        Channels.writeFully(ch, Handshake.hello(who, targetName, 0, new byte[Frames.MAC_LENGTH]));
+        return ch;
+    }
+
+    /** @return one whole frame read off a connection (header and body), flipped. */
+    static java.nio.ByteBuffer readFrame(final java.nio.channels.SocketChannel ch) throws java.io.IOException
+    {
+        final java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(Frames.HEADER_LENGTH);
+        Channels.readFully(ch, h);
+        final java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(h.getInt(4));
+        Channels.readFully(ch, body);
+        return java.nio.ByteBuffer.allocate(Frames.HEADER_LENGTH + body.capacity()).put(h.flip()).put(body.flip())
+            .flip();
+    }
+
     static long liveThreads(final String agentName)
     {
         return Thread.getAllStackTraces().keySet().stream()

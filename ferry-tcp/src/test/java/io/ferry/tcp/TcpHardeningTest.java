@@ -76,9 +76,7 @@ class TcpHardeningTest
     /** A raw connection that passed the handshake (no secret) as {@code who}. */
     private static SocketChannel rawPeer(final Agent target, final String who) throws IOException
     {
-        final SocketChannel ch = SocketChannel.open(dataAddress(target));
-        Channels.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
-        Channels.writeFully(ch, Handshake.hello(who, target.name(), 0, new byte[Frames.MAC_LENGTH]));
+        final SocketChannel ch = TcpFixtures.sayHello(dataAddress(target), who, target.name());
         final ByteBuffer ok = ByteBuffer.allocate(Frames.ALIGN);
         Channels.readFully(ch, ok);
         assertThat(ok.get(3)).as("HELLO_OK").isEqualTo(Frames.HELLO_OK);
@@ -87,11 +85,7 @@ class TcpHardeningTest
 
     private static ByteBuffer readReply(final SocketChannel ch) throws IOException
     {
-        final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-        Channels.readFully(ch, h);
-        final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
-        Channels.readFully(ch, body);
-        return ByteBuffer.allocate(Frames.HEADER_LENGTH + body.capacity()).put(h.flip()).put(body.flip()).flip();
+        return TcpFixtures.readFrame(ch);
     }
 
     private static String reason(final ByteBuffer reply)
@@ -111,6 +105,17 @@ class TcpHardeningTest
             b.putLong(key).putLong(i * offsetStep).putInt(length);
         }
         return Frames.putPadding(b).flip();
+    }
+
+    /** An initiator with these TCP parameters and a WRITE of {@code bytes} to the fake target's region. */
+    private Transfer writeToFake(final FakeTarget fake, final int bytes, final String... params)
+    {
+        final Agent initiator = agent("init", params);
+        final MemorySegment local = arena.allocate(bytes, 4096);
+        initiator.register(MemoryKind.DRAM, List.of(Region.of(local)));
+        final String peer = initiator.loadRemoteMetadata(fake.metadata());
+        return initiator.createTransfer(TransferOp.WRITE, DescList.dram(local),
+            DescList.builder(MemoryKind.DRAM).add(0x7000_0000L, bytes).build(), peer, null);
     }
 
     private String pair(final Agent initiator, final Agent target)
@@ -527,13 +532,8 @@ class TcpHardeningTest
     {
         try (FakeTarget frozen = new FakeTarget(io.ferry.Fixtures.unique("frozen"), p -> FakeTarget.Behaviour.SWALLOW))
         {
-            final Agent initiator = agent("init", "ack_timeout_ms", "1000", "paths", "4", "chunk_size", "262144",
-                "reconnect_interval_ms", "0");
-            final MemorySegment local = arena.allocate(4 << 20, 4096);
-            initiator.register(MemoryKind.DRAM, List.of(Region.of(local)));
-            final String peer = initiator.loadRemoteMetadata(frozen.metadata());
-            final Transfer t = initiator.createTransfer(TransferOp.WRITE, DescList.dram(local),
-                DescList.builder(MemoryKind.DRAM).add(0x7000_0000L, 4 << 20).build(), peer, null);
+            final Transfer t = writeToFake(frozen, 4 << 20, "ack_timeout_ms", "1000", "paths", "4", "chunk_size",
+                "262144", "reconnect_interval_ms", "0");
             final long start = System.nanoTime();
             t.post();
             final FerryException ex = catchThrowableOfType(FerryException.class, () -> t.await(Duration.ofSeconds(20)));
@@ -551,13 +551,8 @@ class TcpHardeningTest
         try (FakeTarget oneDead = new FakeTarget(io.ferry.Fixtures.unique("onedead"),
             p -> 0 == p ? FakeTarget.Behaviour.SWALLOW : FakeTarget.Behaviour.ACK))
         {
-            final Agent initiator = agent("init", "ack_timeout_ms", "4000", "paths", "4", "chunk_size", "262144",
-                "reconnect_interval_ms", "0", "path_selection", "round_robin");
-            final MemorySegment local = arena.allocate(8 << 20, 4096);
-            initiator.register(MemoryKind.DRAM, List.of(Region.of(local)));
-            final String peer = initiator.loadRemoteMetadata(oneDead.metadata());
-            final Transfer t = initiator.createTransfer(TransferOp.WRITE, DescList.dram(local),
-                DescList.builder(MemoryKind.DRAM).add(0x7000_0000L, 8 << 20).build(), peer, null);
+            final Transfer t = writeToFake(oneDead, 8 << 20, "ack_timeout_ms", "4000", "paths", "4", "chunk_size",
+                "262144", "reconnect_interval_ms", "0", "path_selection", "round_robin");
             final long start = System.nanoTime();
             t.post();
             t.await(Duration.ofSeconds(20));

@@ -201,6 +201,23 @@ public final class ChaosSuite
         }
     }
 
+    /**
+     * Fills {@code local} with the round's bytes, WRITEs it, READs it back into {@code back}.
+     *
+     * @return whether the bytes came back the same.
+     * @throws FerryException when a transfer fails.
+     */
+    private static boolean writeThenReadBack(final Transfer w, final Transfer r, final MemorySegment local,
+        final MemorySegment back, final int round)
+    {
+        fillRandom(local, round);
+        w.post();
+        w.await(Duration.ofSeconds(30));
+        r.post();
+        r.await(Duration.ofSeconds(30));
+        return -1 == local.mismatch(back);
+    }
+
     private static String ms(final double ms)
     {
         return String.format("%.0f ms", ms);
@@ -395,14 +412,9 @@ public final class ChaosSuite
                         sh("ip", "link", "set", "dev", link, down ? "down" : "up");
                         nextFlip = System.nanoTime() + 1_500_000_000L;
                     }
-                    fillRandom(local, ++round);
                     try
                     {
-                        w.post();
-                        w.await(Duration.ofSeconds(30));
-                        r.post();
-                        r.await(Duration.ofSeconds(30));
-                        if (-1 == local.mismatch(back))
+                        if (writeThenReadBack(w, r, local, back, ++round))
                         {
                             ok++;
                         }
@@ -527,14 +539,9 @@ public final class ChaosSuite
                 int round = 0;
                 while (!stop.get())
                 {
-                    fillRandom(local, ++round);
                     try
                     {
-                        w.post();
-                        w.await(Duration.ofSeconds(30));
-                        r.post();
-                        r.await(Duration.ofSeconds(30));
-                        if (-1 == local.mismatch(back))
+                        if (writeThenReadBack(w, r, local, back, ++round))
                         {
                             ok.incrementAndGet();
                         }
