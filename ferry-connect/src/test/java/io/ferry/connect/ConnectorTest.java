@@ -347,6 +347,29 @@ class ConnectorTest
     }
 
     @Test
+    void theDutyLoopExpiresALeaseExactlyWhenItsClockSaysSo()
+    {
+        // the dispatcher runs on the real clock; a lease of an hour never expires there during this test, so only
+        // the rounds driven here with a fake clock can end it
+        final BlockLayout layout = new BlockLayout("m", 2, 8, 4096);
+        final BlockPool pa = a.createBlockPool(layout, regions(arena, layout, 1));
+        final BlockPool pb = b.createBlockPool(layout, regions(arena, layout, -1));
+        pb.handshake("127.0.0.1", port(a), Duration.ofSeconds(10));
+        final long start = System.nanoTime();
+        final BlockLease lease = pa.hold(b.name(), "req-f", new int[] {4}, Duration.ofHours(1));
+        final long expiry = lease.expiresAtNanos();
+        assertThat(expiry - start).isBetween(Duration.ofHours(1).toNanos(), Duration.ofHours(1).toNanos() +
+            Duration.ofSeconds(10).toNanos());
+        a.doWork(expiry - 1);
+        assertThat(lease.state()).as("one nanosecond before its expiry").isEqualTo(BlockLease.State.HELD);
+        assertThat(pa.isHeld(4)).isTrue();
+        assertThat(a.doWork(expiry)).as("work done at its expiry").isPositive();
+        assertThat(lease.state()).isEqualTo(BlockLease.State.EXPIRED);
+        assertThat(pa.isHeld(4)).isFalse();
+        assertThat(a.doWork(expiry + Duration.ofHours(2).toNanos())).as("nothing left to expire").isZero();
+    }
+
+    @Test
     void heartbeatsKeepTheLeaseAndReleaseEndsIt() throws Exception
     {
         final BlockLayout layout = new BlockLayout("m", 2, 8, 4096);
