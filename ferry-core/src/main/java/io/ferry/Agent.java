@@ -1734,7 +1734,7 @@ public final class Agent implements AutoCloseable
 
         private void deliver(final Notification n)
         {
-            notifications.add(n);
+            notifications.add(n, name);
             if (!config.observers().isEmpty())
             {
                 observeNotification(n);

@@ -3,91 +3,53 @@ package io.ferry.connect;
 import io.ferry.ErrorCode;
 import io.ferry.FerryException;
 import io.ferry.Notification;
+import io.ferry.internal.MatchQueue;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 
 /**
  * Application messages that reached a connector, with the peers it lost (until they are heard from again), so that a
- * wait for a lost peer's message ends at once instead of at its deadline.
+ * wait for a lost peer's message ends at once instead of at its deadline. At most {@link #MAX_QUEUED} messages (or
+ * 256 MiB) wait; beyond, the oldest are dropped and logged.
  */
 final class Inbox
 {
     private static final int MAX_QUEUED = 1 << 16;
 
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final ArrayDeque<Notification> queue = new ArrayDeque<>();
-    private final Map<String, String> lost = new HashMap<>();
-    private boolean closed;
+    private final MatchQueue<Notification> queue = new MatchQueue<>(MAX_QUEUED, 256L << 20,
+        n -> n.payload().length + 64L);
+    private final Map<String, String> lost = new ConcurrentHashMap<>();
 
     void add(final Notification n)
     {
-        lock.lock();
-        try
+        final List<Notification> dropped = queue.add(n);
+        if (!dropped.isEmpty())
         {
-            if (queue.size() >= MAX_QUEUED)
-            {
-                System.getLogger(Inbox.class.getName()).log(System.Logger.Level.WARNING, "connector inbox full (" +
-                    MAX_QUEUED + " messages nobody took); dropping the oldest from " + queue.peekFirst().sender());
-                queue.pollFirst();
-            }
-            queue.addLast(n);
-            changed.signalAll();
-        }
-        finally
-        {
-            lock.unlock();
+            System.getLogger(Inbox.class.getName()).log(System.Logger.Level.WARNING, "connector inbox full (" +
+                MAX_QUEUED + " messages nobody took); dropped " + dropped.size() + ", the oldest from " +
+                dropped.getFirst().sender());
         }
     }
 
     /** A peer was heard from: it is no longer counted as lost. */
     void seen(final String peer)
     {
-        lock.lock();
-        try
-        {
-            lost.remove(peer);
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        lost.remove(peer);
     }
 
     void peerLost(final String peer, final String reason)
     {
-        lock.lock();
-        try
-        {
-            lost.put(peer, reason);
-            changed.signalAll();
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        lost.put(peer, reason);
+        queue.signal(); // waiters for its messages look again
     }
 
     void close()
     {
-        lock.lock();
-        try
-        {
-            closed = true;
-            changed.signalAll();
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        queue.close();
     }
 
     /**
@@ -102,51 +64,15 @@ final class Inbox
     Notification await(final String from, final Predicate<Notification> match, final Duration timeout,
         final String owner)
     {
-        final long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
-        lock.lock();
-        try
-        {
-            while (true)
+        return queue.await(n -> (null == from || from.equals(n.sender())) && match.test(n), timeout,
+            () ->
             {
-                for (final Iterator<Notification> it = queue.iterator(); it.hasNext(); )
-                {
-                    final Notification n = it.next();
-                    if ((null == from || from.equals(n.sender())) && match.test(n))
-                    {
-                        it.remove();
-                        return n;
-                    }
-                }
-                if (null != from)
-                {
-                    final String reason = lost.get(from);
-                    if (null != reason)
-                    {
-                        throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "connector " + owner + " lost peer " +
-                            from + " and has no matching message from it: " + reason);
-                    }
-                }
-                if (closed)
-                {
-                    throw new FerryException(ErrorCode.CANCELED, "connector " + owner + " was closed");
-                }
-                final long left = deadline - System.nanoTime();
-                if (left <= 0)
-                {
-                    throw new FerryException(ErrorCode.TIMED_OUT, "connector " + owner + ": no matching message" +
-                        (null != from ? " from " + from : "") + " within " + timeout);
-                }
-                changed.await(left, TimeUnit.NANOSECONDS);
-            }
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new FerryException(ErrorCode.CANCELED, "interrupted while waiting for a message", ex);
-        }
-        finally
-        {
-            lock.unlock();
-        }
+                final String reason = null == from ? null : lost.get(from);
+                return null == reason ? null : new FerryException(ErrorCode.REMOTE_DISCONNECT, "connector " + owner +
+                    " lost peer " + from + " and has no matching message from it: " + reason);
+            },
+            () -> new FerryException(ErrorCode.CANCELED, "connector " + owner + " was closed"),
+            others -> new FerryException(ErrorCode.TIMED_OUT, "connector " + owner + ": no matching message" +
+                (null != from ? " from " + from : "") + " within " + timeout));
     }
 }
