@@ -31,8 +31,9 @@ class MatchQueueTest
         assertThat(q.add("bbbb")).isEmpty();
         assertThat(q.add("cc")).isEmpty();
         assertThat(q.add("d")).as("a fourth item: over the count").containsExactly("aaaa");
-        assertThat(q.add("eeeeee")).as("over the weight: 4+2+1+6").containsExactly("bbbb", "cc");
-        assertThat(q.drain()).containsExactly("d", "eeeeee");
+        assertThat(q.add("eeeeee")).as("over the weight: 4+2+1+6 > 10").containsExactly("bbbb");
+        assertThat(q.add("fffff")).as("2+1+6+5 > 10, then 1+6+5 > 10").containsExactly("cc", "d");
+        assertThat(q.drain()).containsExactly("eeeeee", "fffff");
         assertThat(q.add("x".repeat(50))).as("one item over the weight alone is kept").isEmpty();
         assertThat(q.size()).isEqualTo(1);
     }
