@@ -32,8 +32,10 @@ class MatchQueueTest
         assertThat(q.add("cc")).isEmpty();
         assertThat(q.add("d")).as("a fourth item: over the count").containsExactly("aaaa");
         assertThat(q.add("eeeeee")).as("over the weight: 4+2+1+6 > 10").containsExactly("bbbb");
-        assertThat(q.add("fffff")).as("2+1+6+5 > 10, then 1+6+5 > 10").containsExactly("cc", "d");
-        assertThat(q.drain()).containsExactly("eeeeee", "fffff");
+        assertThat(q.add("fff")).as("2+1+6+3 > 10, then 1+6+3 = 10").containsExactly("cc");
+        assertThat(q.add("ggggggggg")).as("then 6+3+9 and 3+9 > 10: all but the newest").containsExactly("d",
+            "eeeeee", "fff");
+        assertThat(q.drain()).containsExactly("ggggggggg");
         assertThat(q.add("x".repeat(50))).as("one item over the weight alone is kept").isEmpty();
         assertThat(q.size()).isEqualTo(1);
     }
