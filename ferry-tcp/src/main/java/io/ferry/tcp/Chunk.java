@@ -39,6 +39,37 @@ final class Chunk
         this.notifyKind = -1;
         this.notifyPayload = null;
         this.notifyReason = null;
+        this.fencePath = -1;
+        this.fenceGeneration = 0;
+        this.fencedRequests = null;
+        this.fencedPosts = null;
+    }
+
+    /** A FENCE: the path index and connection generation it abandons; null list for other chunks. */
+    final int fencePath;
+    final int fenceGeneration;
+    /** The requests (and their posts) whose completion waits for this FENCE's acknowledgement. */
+    final java.util.List<TcpRequest> fencedRequests;
+    final int[] fencedPosts;
+
+    /** A FENCE for path {@code path} of generation {@code generation}, holding back these requests' completion. */
+    Chunk(final int path, final int generation, final java.util.List<TcpRequest> requests)
+    {
+        this.request = null;
+        this.firstPiece = 0;
+        this.pieceCount = 0;
+        this.bytes = 0;
+        this.notifyKind = -1;
+        this.notifyPayload = null;
+        this.notifyReason = null;
+        this.fencePath = path;
+        this.fenceGeneration = generation;
+        this.fencedRequests = requests;
+        this.fencedPosts = new int[requests.size()];
+        for (int i = 0; i < fencedPosts.length; i++)
+        {
+            fencedPosts[i] = requests.get(i).post;
+        }
     }
 
     Chunk(final TcpRequest request, final short kind, final byte[] payload, final String reason)
@@ -50,6 +81,15 @@ final class Chunk
         this.notifyKind = kind;
         this.notifyPayload = payload;
         this.notifyReason = reason;
+        this.fencePath = -1;
+        this.fenceGeneration = 0;
+        this.fencedRequests = null;
+        this.fencedPosts = null;
+    }
+
+    boolean isFence()
+    {
+        return null != fencedRequests;
     }
 
     boolean isNotification()
@@ -59,7 +99,8 @@ final class Chunk
 
     public String toString()
     {
-        return isNotification() ? "notification " + Long.toHexString(id) :
+        return isFence() ? "fence " + Long.toHexString(id) + " of path " + fencePath : isNotification() ?
+            "notification " + Long.toHexString(id) :
             "chunk " + Long.toHexString(id) + " (" + pieceCount + " pieces, " + bytes + " B)";
     }
 }

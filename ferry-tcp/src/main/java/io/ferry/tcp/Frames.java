@@ -32,11 +32,13 @@ import java.nio.ByteBuffer;
  * +-------------------------------+-------------------------------+
  * |   target name length u16      |   target name UTF-8         ...
  * +-------------------------------+-------------------------------+
- * |        path index u16         |  flags u16 (bit 0: a nonce follows the MAC)   |
+ * |        path index u16         |  flags u16 (bit 0: a nonce follows the MAC; bit 1: a generation follows)
  * +-------------------------------+-------------------------------+
  * |   HMAC-SHA256(secret, challenge | initiator | 0 | target), 32 bytes (zeros without secret)
  * +---------------------------------------------------------------+
  * |   initiator nonce, 32 random bytes (when flag bit 0 is set)  ...
+ * +---------------------------------------------------------------+
+ * |   connection generation u32 (when flag bit 1 is set): how many times this path index was connected
  * +---------------------------------------------------------------+
  * |   zero padding to the next 64-byte unit                     ...
  * +---------------------------------------------------------------+
@@ -98,6 +100,17 @@ import java.nio.ByteBuffer;
  * | reason UTF-8 (failure only) | notification payload | zero padding to the next 64-byte unit
  * +---------------------------------------------------------------+
  * CLOSE (9): body = 48 zero bytes; the sender closes the connection after it
+ * FENCE (10, initiator to target, on a live path): header id = chunk id (answered by an ACK)
+ * +-------------------------------+-------------------------------+
+ * |   abandoned path index u16    |          reserved u16         |
+ * +-------------------------------+-------------------------------+
+ * |   that path's connection generation u32 (from its HELLO)      |
+ * +---------------------------------------------------------------+
+ * |   40 zero bytes                                             ...
+ * +---------------------------------------------------------------+
+ *   The target closes that connection if it is still the one of that index and generation, and answers only once
+ *   the connection can apply nothing more: a WRITE the initiator resent elsewhere can never land late over newer
+ *   bytes. The initiator completes a request whose WRITE chunks it moved off a path only after that path's FENCE.
  *
  * Statuses of READ_DATA and ACK: 0 OK; 1 BAD_REGION (no live region has the key); 2 OUT_OF_BOUNDS (a span outside
  * its region); 3 CRC_MISMATCH; 4 MALFORMED (with chunk id 0: the frame could not be parsed and the target closes
@@ -126,6 +139,7 @@ final class Frames
     static final byte ACK = 7;
     static final byte NOTIFY = 8;
     static final byte CLOSE = 9;
+    static final byte FENCE = 10;
 
     /** Every frame is a whole number of these many bytes; bulk payloads start on such a boundary. */
     static final int ALIGN = 64;
@@ -149,6 +163,8 @@ final class Frames
     static final short FLAG_CRC = 1;
     /** HELLO flag: the initiator's nonce follows its MAC, and it wants the target's proof in HELLO_OK. */
     static final short HELLO_FLAG_NONCE = 1;
+    /** HELLO flag: the path's connection generation follows (the nonce, or the MAC). */
+    static final short HELLO_FLAG_GENERATION = 2;
 
     static final short NOTIFY_DATA = 0;
     static final short NOTIFY_STANDALONE = 1;
@@ -259,6 +275,7 @@ final class Frames
             case ACK -> "ACK";
             case NOTIFY -> "NOTIFY";
             case CLOSE -> "CLOSE";
+            case FENCE -> "FENCE";
             default -> "type " + type;
         };
     }
@@ -317,7 +334,7 @@ final class Frames
             return "unsupported protocol version " + version;
         }
         final byte type = header.get(3);
-        if (type < CHALLENGE || type > CLOSE)
+        if (type < CHALLENGE || type > FENCE)
         {
             return "unknown frame type " + type;
         }

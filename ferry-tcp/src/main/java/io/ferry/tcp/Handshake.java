@@ -64,7 +64,7 @@ final class Handshake
     static int helloBody(final int initiatorLength, final int targetLength)
     {
         return (int)Frames.aligned(Frames.HEADER_LENGTH + 2 + initiatorLength + 2 + targetLength + 4 +
-            Frames.MAC_LENGTH + Frames.CHALLENGE_LENGTH) - Frames.HEADER_LENGTH;
+            Frames.MAC_LENGTH + Frames.CHALLENGE_LENGTH + 4) - Frames.HEADER_LENGTH;
     }
 
     /** A HELLO without an initiator nonce: the target sends no proof (as a peer that trusts the target does). */
@@ -80,17 +80,35 @@ final class Handshake
     static ByteBuffer hello(final String initiator, final String target, final int path, final byte[] mac,
         final byte[] nonce)
     {
+        return hello(initiator, target, path, mac, nonce, -1);
+    }
+
+    /**
+     * @param nonce      the initiator's random nonce (asks the target for its proof), or null.
+     * @param generation how many times this path index was connected (for FENCE), or -1 to send none.
+     * @return the HELLO frame, flipped.
+     */
+    static ByteBuffer hello(final String initiator, final String target, final int path, final byte[] mac,
+        final byte[] nonce, final int generation)
+    {
         final byte[] i = initiator.getBytes(StandardCharsets.UTF_8);
         final byte[] t = target.getBytes(StandardCharsets.UTF_8);
         final int body = (int)Frames.aligned(Frames.HEADER_LENGTH + 2 + i.length + 2 + t.length + 4 +
-            Frames.MAC_LENGTH + (null == nonce ? 0 : Frames.CHALLENGE_LENGTH)) - Frames.HEADER_LENGTH;
+            Frames.MAC_LENGTH + (null == nonce ? 0 : Frames.CHALLENGE_LENGTH) + (generation < 0 ? 0 : 4)) -
+            Frames.HEADER_LENGTH;
         final ByteBuffer buf = ByteBuffer.allocate(Frames.HEADER_LENGTH + body);
         Frames.putHeader(buf, Frames.HELLO, body, 0);
+        final int flags = (null == nonce ? 0 : Frames.HELLO_FLAG_NONCE) |
+            (generation < 0 ? 0 : Frames.HELLO_FLAG_GENERATION);
         buf.putShort((short)i.length).put(i).putShort((short)t.length).put(t).putShort((short)path)
-            .putShort(null == nonce ? 0 : Frames.HELLO_FLAG_NONCE).put(mac);
+            .putShort((short)flags).put(mac);
         if (null != nonce)
         {
             buf.put(nonce);
+        }
+        if (generation >= 0)
+        {
+            buf.putInt(generation);
         }
         return Frames.putPadding(buf).flip();
     }
@@ -147,9 +165,10 @@ final class Handshake
      * @param target    the agent it asked for.
      * @param path      its path index.
      * @param mac       its MAC.
-     * @param nonce     its nonce, or null when it sent none.
+     * @param nonce      its nonce, or null when it sent none.
+     * @param generation its path's connection generation (0 when it sent none).
      */
-    record Hello(String initiator, String target, int path, byte[] mac, byte[] nonce)
+    record Hello(String initiator, String target, int path, byte[] mac, byte[] nonce, int generation)
     {
         static Hello parse(final ByteBuffer body)
         {
@@ -157,7 +176,7 @@ final class Handshake
             final String target = string(body);
             final int path = Short.toUnsignedInt(body.getShort());
             final int flags = Short.toUnsignedInt(body.getShort());
-            if (0 != (flags & ~Frames.HELLO_FLAG_NONCE))
+            if (0 != (flags & ~(Frames.HELLO_FLAG_NONCE | Frames.HELLO_FLAG_GENERATION)))
             {
                 throw new IllegalArgumentException("HELLO has unknown flags 0x" + Integer.toHexString(flags));
             }
@@ -169,11 +188,12 @@ final class Handshake
                 nonce = new byte[Frames.CHALLENGE_LENGTH];
                 body.get(nonce);
             }
+            final int generation = 0 != (flags & Frames.HELLO_FLAG_GENERATION) ? body.getInt() : 0;
             if (body.remaining() >= Frames.ALIGN)
             {
                 throw new IllegalArgumentException("HELLO has " + body.remaining() + " trailing bytes");
             }
-            return new Hello(initiator, target, path, mac, nonce);
+            return new Hello(initiator, target, path, mac, nonce, generation);
         }
 
         private static String string(final ByteBuffer body)

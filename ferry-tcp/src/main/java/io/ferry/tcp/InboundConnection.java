@@ -6,8 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The target side of one connection: handshake, then WRITE, READ_REQ and NOTIFY frames served in order on one
@@ -39,14 +37,14 @@ final class InboundConnection implements Runnable
     private final ByteBuffer[] replyPair = new ByteBuffer[2];
     private ByteBuffer scratch;
     private ViewCache views;
-    private final Map<Long, Boolean> seenNotifications = new LinkedHashMap<>(64, 0.75f, false)
-    {
-        protected boolean removeEldestEntry(final Map.Entry<Long, Boolean> eldest)
-        {
-            return size() > 8192;
-        }
-    };
     private String initiator = "?";
+    /** The initiator's path index and that path's connection generation, from its HELLO. */
+    private int pathIndex = -1;
+    private int generation;
+    /** Held while a frame is applied; {@link #fence()} takes it to wait for the frame in progress. */
+    private final java.util.concurrent.locks.ReentrantLock applying = new java.util.concurrent.locks.ReentrantLock();
+    /** Set by {@link #fence()}: this connection applies nothing more. */
+    private volatile boolean fenced;
     /** Set once the handshake passed (by this connection's thread; read when it ends). */
     private boolean passedHandshake;
 
@@ -70,6 +68,7 @@ final class InboundConnection implements Runnable
             }
             authenticated = initiator;
             allocateBuffers();
+            backend.pathConnected(this);
             while (serveOne())
             {
                 backend.watchdog.clear(channel);
@@ -92,6 +91,11 @@ final class InboundConnection implements Runnable
         }
         finally
         {
+            if (applying.isHeldByCurrentThread())
+            {
+                applying.unlock();
+            }
+            backend.pathEnded(this);
             backend.watchdog.clear(channel);
             Channels.closeQuietly(channel);
             if (null != views)
@@ -137,6 +141,34 @@ final class InboundConnection implements Runnable
         }
     }
 
+    /** @return the key of the initiator's path this connection is: its name and path index. */
+    String pathKey()
+    {
+        return initiator + '\0' + pathIndex;
+    }
+
+    int generation()
+    {
+        return generation;
+    }
+
+    String initiator()
+    {
+        return initiator;
+    }
+
+    /**
+     * The initiator abandoned this connection (it moved its chunks to other paths): close it and return only once it
+     * can apply nothing more, waiting for a frame it is applying now. Called from another connection's thread.
+     */
+    void fence()
+    {
+        fenced = true;
+        Channels.closeQuietly(channel);
+        applying.lock();
+        applying.unlock();
+    }
+
     void markAuthenticated()
     {
         passedHandshake = true;
@@ -175,6 +207,8 @@ final class InboundConnection implements Runnable
             return refuse("malformed HELLO: " + ex.getMessage());
         }
         initiator = hello.initiator();
+        pathIndex = hello.path();
+        generation = hello.generation();
         if (!backend.agentName().equals(hello.target()))
         {
             return refuse("this is agent '" + backend.agentName() + "', not '" +
@@ -227,22 +261,50 @@ final class InboundConnection implements Runnable
             }
         }
         backend.watchdog.deadline(channel, config.frameTimeoutMs());
-        Channels.readFully(channel, header);
-        final String bad = Frames.checkHeader(header, config.maxFrameBytes());
-        if (null != bad)
+        applying.lock();
+        try
         {
-            return protocolError(bad);
+            if (fenced)
+            {
+                return false; // abandoned by its initiator: nothing more is applied
+            }
+            Channels.readFully(channel, header);
+            final String bad = Frames.checkHeader(header, config.maxFrameBytes());
+            if (null != bad)
+            {
+                return protocolError(bad);
+            }
+            final int type = header.get(3);
+            final int body = header.getInt(4);
+            final long id = header.getLong(8);
+            return switch (type)
+            {
+                case Frames.WRITE, Frames.READ_REQ -> serveChunk(type, body, id);
+                case Frames.NOTIFY -> serveNotify(body, id);
+                case Frames.FENCE -> serveFence(body, id);
+                case Frames.CLOSE -> false;
+                default -> protocolError("unexpected " + Frames.typeName(type) + " from an initiator");
+            };
         }
-        final int type = header.get(3);
-        final int body = header.getInt(4);
-        final long id = header.getLong(8);
-        return switch (type)
+        finally
         {
-            case Frames.WRITE, Frames.READ_REQ -> serveChunk(type, body, id);
-            case Frames.NOTIFY -> serveNotify(body, id);
-            case Frames.CLOSE -> false;
-            default -> protocolError("unexpected " + Frames.typeName(type) + " from an initiator");
-        };
+            applying.unlock();
+        }
+    }
+
+    private boolean serveFence(final int body, final long id) throws IOException
+    {
+        if (Frames.EMPTY_BODY != body)
+        {
+            return protocolError("FENCE body of " + body + " bytes");
+        }
+        spans.clear().limit(body);
+        Channels.readFully(channel, spans);
+        final int path = Short.toUnsignedInt(spans.getShort(0));
+        final int gen = spans.getInt(4);
+        backend.fence(this, initiator, path, gen);
+        sendReply(Frames.ACK, id, Frames.OK, "");
+        return true;
     }
 
     private boolean serveChunk(final int type, final int body, final long id) throws IOException
@@ -442,7 +504,7 @@ final class InboundConnection implements Runnable
         // acknowledged before the application hears of it: an application that closes its agent on a notification
         // (a target told "done") must not cut the sender off before the sender learns the notification arrived
         sendReply(Frames.ACK, id, Frames.OK, "");
-        if (null == seenNotifications.put(id, Boolean.TRUE))
+        if (backend.firstDelivery(initiator, id))
         {
             if (Frames.NOTIFY_FAILURE == kind)
             {

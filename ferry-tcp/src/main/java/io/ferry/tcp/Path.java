@@ -46,11 +46,16 @@ final class Path
     private Thread sender;
     private Thread receiver;
 
-    Path(final PeerLink link, final int index, final java.net.InetSocketAddress remote, final SocketChannel channel,
-        final CongestionController controller, final int maxSpans, final String description)
+    /** How many times this path index was connected, this connection included (sent in its HELLO). */
+    final int generation;
+
+    Path(final PeerLink link, final int index, final int generation, final java.net.InetSocketAddress remote,
+        final SocketChannel channel, final CongestionController controller, final int maxSpans,
+        final String description)
     {
         this.link = link;
         this.index = index;
+        this.generation = generation;
         this.remote = remote;
         this.channel = channel;
         this.controller = controller;
@@ -211,7 +216,14 @@ final class Path
     /** Writes one chunk or notification; the caller holds {@link #writeLock}. */
     void write(final Chunk c) throws IOException
     {
-        if (c.isNotification())
+        if (c.isFence())
+        {
+            final ByteBuffer h = txHeader.clear();
+            Frames.putHeader(h, Frames.FENCE, Frames.EMPTY_BODY, c.id);
+            h.putShort((short)c.fencePath).putShort((short)0).putInt(c.fenceGeneration);
+            Channels.writeFully(channel, Frames.putPadding(h).flip());
+        }
+        else if (c.isNotification())
         {
             writeNotification(c);
         }
@@ -328,7 +340,7 @@ final class Path
                     continue;
                 }
                 final Chunk c = link.findUnacked(this, id);
-                if (null == c || c.isNotification() || c.bytes != payload)
+                if (null == c || null == c.request || c.isNotification() || c.bytes != payload)
                 {
                     throw new IOException("READ_DATA for unknown chunk " + Long.toHexString(id) + " or of wrong size " +
                         payload);

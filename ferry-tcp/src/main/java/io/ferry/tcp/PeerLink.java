@@ -44,6 +44,8 @@ final class PeerLink
     private long nextId;
     private volatile boolean failed;
     private volatile String failure;
+    /** How many times each path index was connected (a FENCE names the connection it abandons by it). */
+    private final java.util.concurrent.atomic.AtomicIntegerArray generations;
     /** What the peer accepts, as its HELLO_OK said; null until a path connected. */
     private volatile Handshake.Limits peerLimits;
     private static final java.security.SecureRandom NONCES = new java.security.SecureRandom();
@@ -54,6 +56,7 @@ final class PeerLink
         this.config = backend.config;
         this.peer = peer;
         this.endpoints = endpoints;
+        this.generations = new java.util.concurrent.atomic.AtomicIntegerArray(config.paths());
     }
 
     /**
@@ -181,8 +184,9 @@ final class PeerLink
             challenge.position(Frames.HEADER_LENGTH).get(nonce);
             final byte[] ours = new byte[Frames.CHALLENGE_LENGTH];
             NONCES.nextBytes(ours);
+            final int generation = generations.incrementAndGet(index);
             Channels.writeFully(ch, Handshake.hello(backend.agentName(), peer, index,
-                Handshake.mac(config.authSecret(), nonce, backend.agentName(), peer), ours));
+                Handshake.mac(config.authSecret(), nonce, backend.agentName(), peer), ours, generation));
             final ByteBuffer reply = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
             Channels.readFully(ch, reply); // HELLO_OK, or an ACK that says why not: both at least this long
             if (Frames.HELLO_OK != reply.get(3) || Frames.EMPTY_BODY != reply.getInt(4))
@@ -207,7 +211,8 @@ final class PeerLink
             peerLimits = limits;
             backend.watchdog.clear(ch);
             final String description = ch.getLocalAddress() + " -> " + remote;
-            return new Path(this, index, remote, ch, config.newController(), config.maxSpansPerChunk(), description);
+            return new Path(this, index, generation, remote, ch, config.newController(), config.maxSpansPerChunk(),
+                description);
         }
         catch (final java.nio.channels.ClosedChannelException ex)
         {
@@ -244,6 +249,7 @@ final class PeerLink
                 r.inFlight = 0;
             }
             r.post++;
+            r.fencesPending = 0;
             r.active = true;
             r.notification = notification;
             r.remaining = r.chunks.length;
@@ -505,7 +511,7 @@ final class PeerLink
         // READ requests fill the lowest-RTT path's window before overflowing to the next. Measured on 2 cores:
         // spreading a 4 MiB READ's responses over 4 connections runs 4 writers at the target and 4 readers here at
         // once, and halved it (2.8 against 4.8 GB/s). A large READ still overflows onto every path.
-        final boolean fillFirst = !c.isNotification() && io.ferry.TransferOp.READ == c.request.op;
+        final boolean fillFirst = null != c.request && !c.isNotification() && io.ferry.TransferOp.READ == c.request.op;
         if (fillFirst)
         {
             Path best = null;
@@ -611,6 +617,7 @@ final class PeerLink
         TcpRequest done = null;
         TcpRequest failedRequest = null;
         FerryException error = null;
+        List<TcpRequest> fenced = List.of();
         final long now = System.nanoTime();
         lock.lock();
         try
@@ -632,6 +639,12 @@ final class PeerLink
             }
             p.inflightBytes -= c.bytes;
             p.lastReplyNs = now;
+            if (c.isFence())
+            {
+                fenced = fenceAcknowledgedLocked(c);
+                dispatchLocked();
+                return;
+            }
             final TcpRequest r = c.request;
             if (null != r && !c.isNotification())
             {
@@ -652,18 +665,9 @@ final class PeerLink
                     {
                         done = r;
                     }
-                    else if (0 == --r.remaining)
+                    else if (0 == --r.remaining && 0 == r.fencesPending)
                     {
-                        if (null == r.notification)
-                        {
-                            done = r;
-                        }
-                        else
-                        {
-                            final Chunk n = new Chunk(r, Frames.NOTIFY_DATA, r.notification, null);
-                            n.post = r.post;
-                            pending.addFirst(n);
-                        }
+                        done = dataDoneLocked(r);
                     }
                 }
             }
@@ -685,6 +689,10 @@ final class PeerLink
         finally
         {
             lock.unlock();
+            for (final TcpRequest r : fenced)
+            {
+                finish(r, null);
+            }
         }
         if (null != done)
         {
@@ -694,6 +702,52 @@ final class PeerLink
         {
             finish(failedRequest, error);
         }
+    }
+
+    /**
+     * Every byte of a post is acknowledged (and every FENCE it waited for): its notification goes out now, or, without
+     * one, the post is done. Under the lock.
+     *
+     * @return the request when it is done, else null.
+     */
+    private TcpRequest dataDoneLocked(final TcpRequest r)
+    {
+        if (null == r.notification)
+        {
+            return r;
+        }
+        final Chunk n = new Chunk(r, Frames.NOTIFY_DATA, r.notification, null);
+        n.post = r.post;
+        pending.addFirst(n);
+        return null;
+    }
+
+    /**
+     * The target fenced an abandoned path: the posts that waited for it and have every byte acknowledged complete.
+     * Under the lock.
+     *
+     * @return the posts now done (to finish outside the lock).
+     */
+    private List<TcpRequest> fenceAcknowledgedLocked(final Chunk fence)
+    {
+        List<TcpRequest> done = List.of();
+        for (int i = 0; i < fence.fencedRequests.size(); i++)
+        {
+            final TcpRequest r = fence.fencedRequests.get(i);
+            if (r.active && r.post == fence.fencedPosts[i] && 0 == --r.fencesPending && 0 == r.remaining)
+            {
+                final TcpRequest d = dataDoneLocked(r);
+                if (null != d)
+                {
+                    if (done.isEmpty())
+                    {
+                        done = new ArrayList<>();
+                    }
+                    done.add(d);
+                }
+            }
+        }
+        return done;
     }
 
     /** Ends a post (success when error is null); a failed push with a notification tells the target. */
@@ -863,6 +917,7 @@ final class PeerLink
             p.sendQueue.clear();
             p.inflightBytes = 0;
             p.hasWork.signalAll();
+            fenceLocked(p, requeue);
             boolean anyAlive = false;
             for (final Path other : paths)
             {
@@ -896,7 +951,7 @@ final class PeerLink
         {
             lock.unlock();
         }
-        Channels.closeQuietly(p.channel);
+        abortQuietly(p.channel);
         if (null != reason)
         {
             final Runnable end = () ->
@@ -925,6 +980,50 @@ final class PeerLink
                 end.run();
             }
         }
+    }
+
+    /**
+     * A path is abandoned with WRITE chunks written on it and not acknowledged: their frames may still reach the
+     * target late (queued in a socket, or on a link that comes back), over bytes a later request wrote. So a FENCE
+     * for that connection goes first on another path, and those posts complete only once the target has fenced it
+     * (see {@link Frames}). Under the lock.
+     */
+    private void fenceLocked(final Path p, final List<Chunk> requeued)
+    {
+        final Set<TcpRequest> written = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (final Chunk c : requeued)
+        {
+            final TcpRequest r = c.request;
+            if (null != r && !c.isNotification() && io.ferry.TransferOp.WRITE == r.op && 0 != c.sentNs && r.active &&
+                c.post == r.post)
+            {
+                written.add(r);
+            }
+        }
+        if (written.isEmpty())
+        {
+            return;
+        }
+        final List<TcpRequest> held = new ArrayList<>(written);
+        for (final TcpRequest r : held)
+        {
+            r.fencesPending++;
+        }
+        pending.addFirst(new Chunk(p.index, p.generation, held));
+    }
+
+    /** Closes a socket with a reset: what it had not sent yet is dropped, never delivered late. */
+    private static void abortQuietly(final SocketChannel ch)
+    {
+        try
+        {
+            ch.setOption(StandardSocketOptions.SO_LINGER, 0);
+        }
+        catch (final IOException | RuntimeException ignore)
+        {
+            // closed already
+        }
+        Channels.closeQuietly(ch);
     }
 
     private static boolean isPathThread(final Path[] all, final Thread t)

@@ -212,6 +212,57 @@ final class TcpBackend implements Backend
         }
     }
 
+    /** Each initiator path's current connection, by {@link InboundConnection#pathKey()}. */
+    private final ConcurrentHashMap<String, InboundConnection> pathConnections = new ConcurrentHashMap<>();
+    /** Notification ids delivered lately, per initiator, so that one resent on another path is delivered once. */
+    private final java.util.Map<String, Boolean> delivered = new java.util.LinkedHashMap<>(1024, 0.75f, false)
+    {
+        protected boolean removeEldestEntry(final java.util.Map.Entry<String, Boolean> eldest)
+        {
+            return size() > 65536;
+        }
+    };
+
+    /** A connection passed its handshake: it is its initiator's path now, and an older one of that path is fenced. */
+    void pathConnected(final InboundConnection conn)
+    {
+        final InboundConnection old = pathConnections.put(conn.pathKey(), conn);
+        // only connections that carry a generation (ferry's initiators) supersede one another: a live initiator never
+        // holds two connections of one path index, so the older one is abandoned
+        if (null != old && old != conn && old.generation() > 0 && conn.generation() > 0)
+        {
+            old.fence();
+        }
+    }
+
+    void pathEnded(final InboundConnection conn)
+    {
+        pathConnections.remove(conn.pathKey(), conn);
+    }
+
+    /**
+     * An initiator abandoned its path {@code path} of generation {@code generation}: that connection, if it is still
+     * the path's, is fenced (it applies nothing more once this returns).
+     */
+    void fence(final InboundConnection from, final String initiator, final int path, final int generation)
+    {
+        final String key = initiator + '\0' + path;
+        final InboundConnection conn = pathConnections.get(key);
+        if (null != conn && conn != from && conn.generation() == generation && pathConnections.remove(key, conn))
+        {
+            conn.fence();
+        }
+    }
+
+    /** @return true the first time notification {@code id} from {@code initiator} is seen lately. */
+    boolean firstDelivery(final String initiator, final long id)
+    {
+        synchronized (delivered)
+        {
+            return null == delivered.put(initiator + '\0' + id, Boolean.TRUE);
+        }
+    }
+
     /**
      * An inbound connection passed its handshake as coming from {@code initiator}: it no longer counts as
      * unauthenticated, and counts as the peer's unless the peer holds {@code max_connections_per_peer} already.

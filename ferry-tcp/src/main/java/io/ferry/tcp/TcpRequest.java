@@ -43,6 +43,8 @@ final class TcpRequest implements BackendRequest
     int post;
     int remaining;
     int inFlight;
+    /** FENCEs this post's completion waits for (its WRITE chunks moved off a path that may still deliver them). */
+    int fencesPending;
     byte[] notification;
 
     TcpRequest(

@@ -483,6 +483,89 @@ class TcpHardeningTest
         }
     }
 
+    // ---- a WRITE resent elsewhere never lands late: FENCE ----
+
+    /** A raw connection that passed the handshake as {@code who}'s path {@code path} of generation {@code gen}. */
+    private static SocketChannel rawPath(final Agent target, final String who, final int path, final int gen)
+        throws IOException
+    {
+        final SocketChannel ch = SocketChannel.open(dataAddress(target));
+        Channels.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
+        Channels.writeFully(ch, Handshake.hello(who, target.name(), path, new byte[Frames.MAC_LENGTH], null, gen));
+        assertThat(readReply(ch).get(3)).isEqualTo(Frames.HELLO_OK);
+        return ch;
+    }
+
+    private static ByteBuffer write(final long id, final long key, final byte[] data)
+    {
+        final long body = Frames.chunkBody(1, data.length);
+        final ByteBuffer b = ByteBuffer.allocate((int)(Frames.HEADER_LENGTH + body));
+        Frames.putHeader(b, Frames.WRITE, (int)body, id);
+        b.putShort((short)1).putShort((short)0).putInt(0).putLong(key).putLong(0).putInt(data.length);
+        return Frames.putPadding(Frames.putPadding(b).put(data)).flip();
+    }
+
+    private static boolean closedByPeer(final SocketChannel ch) throws IOException
+    {
+        ch.socket().setSoTimeout(5000);
+        try
+        {
+            return ch.socket().getInputStream().read() < 0;
+        }
+        catch (final IOException ex)
+        {
+            return true; // reset
+        }
+    }
+
+    @Test
+    void aFencedConnectionAppliesNothingMoreAndANewerGenerationSupersedesAnOlderOne() throws Exception
+    {
+        final Agent target = agent("target");
+        final MemorySegment region = arena.allocate(1 << 20, 4096);
+        target.register(MemoryKind.DRAM, List.of(Region.of(region)));
+        final long key = keyOf(target);
+        final byte[] stale = new byte[4096];
+        java.util.Arrays.fill(stale, (byte)0x33);
+        try (SocketChannel old = rawPath(target, "x", 0, 1); SocketChannel live = rawPath(target, "x", 1, 1))
+        {
+            // the initiator abandoned path 0 (generation 1) and says so on path 1
+            final ByteBuffer fence = ByteBuffer.allocate(Frames.ALIGN);
+            Frames.putHeader(fence, Frames.FENCE, Frames.EMPTY_BODY, 77);
+            fence.putShort((short)0).putShort((short)0).putInt(1);
+            Channels.writeFully(live, Frames.putPadding(fence).flip());
+            final ByteBuffer ack = readReply(live);
+            assertThat(ack.getLong(8)).isEqualTo(77);
+            assertThat(ack.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+            // a frame the old path delivers late is never applied
+            try
+            {
+                Channels.writeFully(old, write(1, key, stale));
+            }
+            catch (final IOException closed)
+            {
+                // closed already
+            }
+            assertThat(closedByPeer(old)).as("the fenced connection is closed").isTrue();
+            assertThat(region.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)).as("stale bytes applied")
+                .isZero();
+        }
+        try (SocketChannel first = rawPath(target, "y", 0, 1); SocketChannel again = rawPath(target, "y", 0, 2))
+        {
+            assertThat(closedByPeer(first)).as("generation 2 of path 0 supersedes generation 1").isTrue();
+            Channels.writeFully(again, write(2, key, stale));
+            assertThat(readReply(again).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+        }
+        // clients that send no generation never supersede one another
+        try (SocketChannel a = rawPeer(target, "z"); SocketChannel b = rawPeer(target, "z"))
+        {
+            Channels.writeFully(a, write(3, key, stale));
+            assertThat(readReply(a).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+            Channels.writeFully(b, write(4, key, stale));
+            assertThat(readReply(b).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
+        }
+    }
+
     // ---- issue 25, item 2: mutual authentication ----
 
     @Test
