@@ -165,8 +165,19 @@ final class InboundConnection implements Runnable
     {
         fenced = true;
         Channels.closeQuietly(channel);
-        applying.lock();
-        applying.unlock();
+        try
+        {
+            // bounded: two connections fencing each other (only a hostile peer would) must not wedge both threads;
+            // once fenced, this connection applies no frame after the one in progress, whatever the wait's outcome
+            if (applying.tryLock(config.frameTimeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS))
+            {
+                applying.unlock();
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
     }
 
     void markAuthenticated()

@@ -505,6 +505,37 @@ class TcpHardeningTest
         return Frames.putPadding(Frames.putPadding(b).put(data)).flip();
     }
 
+    /** @return true when the connection was closed (after its FENCE's ACK, if that came), false if it stays open. */
+    private static boolean answeredThenClosed(final SocketChannel ch) throws IOException
+    {
+        ch.socket().setSoTimeout(5000);
+        try
+        {
+            final java.io.InputStream in = ch.socket().getInputStream();
+            final byte[] ack = new byte[Frames.ALIGN];
+            int n = 0;
+            while (n < ack.length)
+            {
+                final int r = in.read(ack, n, ack.length - n);
+                if (r < 0)
+                {
+                    return true;
+                }
+                n += r;
+            }
+            ch.socket().setSoTimeout(300);
+            return in.read() < 0;
+        }
+        catch (final java.net.SocketTimeoutException ex)
+        {
+            return false;
+        }
+        catch (final IOException ex)
+        {
+            return true; // reset
+        }
+    }
+
     private static boolean closedByPeer(final SocketChannel ch) throws IOException
     {
         ch.socket().setSoTimeout(5000);
@@ -564,6 +595,46 @@ class TcpHardeningTest
             Channels.writeFully(b, write(4, key, stale));
             assertThat(readReply(b).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
         }
+    }
+
+    @Test
+    void twoConnectionsFencingEachOtherWedgeNothing() throws Exception
+    {
+        final Agent target = agent("target", "frame_timeout_ms", "1000");
+        final MemorySegment region = arena.allocate(1 << 20, 4096);
+        target.register(MemoryKind.DRAM, List.of(Region.of(region)));
+        try (SocketChannel a = rawPath(target, "h", 0, 1); SocketChannel b = rawPath(target, "h", 1, 1))
+        {
+            final ByteBuffer fenceB = ByteBuffer.allocate(Frames.ALIGN);
+            Frames.putHeader(fenceB, Frames.FENCE, Frames.EMPTY_BODY, 1);
+            fenceB.putShort((short)1).putShort((short)0).putInt(1);
+            final ByteBuffer fenceA = ByteBuffer.allocate(Frames.ALIGN);
+            Frames.putHeader(fenceA, Frames.FENCE, Frames.EMPTY_BODY, 2);
+            fenceA.putShort((short)0).putShort((short)0).putInt(1);
+            Channels.writeFully(a, Frames.putPadding(fenceB).flip());
+            Channels.writeFully(b, Frames.putPadding(fenceA).flip());
+            final long start = System.nanoTime();
+            final boolean aClosed = answeredThenClosed(a);
+            final boolean bClosed = answeredThenClosed(b);
+            assertThat(aClosed || bClosed).as("one of them, at least, was fenced").isTrue();
+            assertThat((System.nanoTime() - start) / 1_000_000).as("ms: bounded by frame_timeout_ms")
+                .isLessThan(5_000);
+        }
+        // both threads came back: the target serves a new peer
+        final Agent initiator = agent("init");
+        final MemorySegment local = arena.allocate(1 << 20, 4096);
+        initiator.register(MemoryKind.DRAM, List.of(Region.of(local)));
+        final Transfer t = initiator.createTransfer(TransferOp.WRITE, DescList.dram(local), DescList.dram(region),
+            pair(initiator, target), null);
+        t.post();
+        t.await(Duration.ofSeconds(10));
+        final long deadline = System.nanoTime() + 10_000_000_000L;
+        while (TcpFixtures.liveThreads(target.name()) > 2 + 4 && System.nanoTime() < deadline)
+        {
+            Thread.sleep(50);
+        }
+        assertThat(TcpFixtures.liveThreads(target.name())).as("accept, watchdog and the initiator's 4 paths")
+            .isLessThanOrEqualTo(2 + 4);
     }
 
     // ---- issue 25, item 2: mutual authentication ----
