@@ -1,6 +1,5 @@
 package io.ferry.connect;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.ferry.FerryException;
 
@@ -14,10 +13,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ConnectorDecodersFuzzTest
 {
+    /** The bytes as UTF-8 text; its seeds are valid transfer metadata, so that mutations start from JSON. */
     @FuzzTest(maxDuration = "30m")
-    void transferMetadataJson(final FuzzedDataProvider data)
+    void transferMetadataJson(final byte[] bytes)
     {
-        final String json = data.consumeRemainingAsString();
+        final String json = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
         try
         {
             final TransferMetadata md = TransferMetadata.fromJson(json);
@@ -41,6 +41,15 @@ class ConnectorDecodersFuzzTest
         {
             // INVALID_PARAM naming what is wrong
         }
+    }
+
+    /** The body with a valid CRC32C after it, so that the fuzzer explores the parser behind the checksum. */
+    @FuzzTest(maxDuration = "30m")
+    void poolHandshakeBody(final byte[] body)
+    {
+        final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(body);
+        poolHandshake(java.nio.ByteBuffer.allocate(body.length + 4).put(body).putInt((int)crc.getValue()).array());
     }
 
     @FuzzTest(maxDuration = "30m")
