@@ -204,11 +204,10 @@ final class PeerLink
                     "' (a wrong secret, or not that agent): nothing was sent to it");
             }
             final Handshake.Limits limits = Handshake.Limits.parse(reply);
-            if (null == limits)
+            if (null != limits)
             {
-                throw new IOException("the listener at " + remote + " announced no limits in its HELLO_OK");
+                peerLimits = limits; // a HELLO_OK without them (all zero) leaves this agent's own limits in force
             }
-            peerLimits = limits;
             backend.watchdog.clear(ch);
             final String description = ch.getLocalAddress() + " -> " + remote;
             return new Path(this, index, generation, remote, ch, config.newController(), config.maxSpansPerChunk(),
