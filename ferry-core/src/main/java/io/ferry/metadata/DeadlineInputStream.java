@@ -44,4 +44,16 @@ final class DeadlineInputStream extends FilterInputStream
         arm();
         return super.read(b, off, len);
     }
+
+    /** Skips by reading (each read under the deadline), at most 8 KiB a call. */
+    public long skip(final long n) throws IOException
+    {
+        if (n <= 0)
+        {
+            return 0;
+        }
+        final byte[] drop = new byte[(int)Math.min(8192, n)];
+        final int got = read(drop, 0, drop.length);
+        return Math.max(0, got);
+    }
 }

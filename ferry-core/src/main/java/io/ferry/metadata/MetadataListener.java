@@ -200,6 +200,10 @@ public final class MetadataListener implements AutoCloseable
             {
                 refuse(out, remote, new FerryException(ErrorCode.NOT_ALLOWED, "the metadata listener of agent '" +
                     agentName + "' requires auth_secret: a request must follow its challenge-response"));
+                // the body is read and dropped (no buffer of its size, within the deadline), so that closing with it
+                // unread does not reset the connection before the client has read why
+                s.shutdownOutput();
+                in.skipNBytes(request.length());
                 return;
             }
             if (request.type() < ExchangeFrames.LOAD || request.type() > ExchangeFrames.INVALIDATE)
