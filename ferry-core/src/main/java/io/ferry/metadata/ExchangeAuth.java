@@ -13,8 +13,9 @@ import java.security.SecureRandom;
  * </pre>
  * A client with a secret checks the listener's proof before it sends its request (so its metadata, access keys
  * included, never reaches a listener that does not know the secret); a listener with a secret checks the client's
- * proof before it reads a byte of the request, and refuses a request that comes without HELLO. Without a secret
- * the proofs are zeros and prove nothing. Each side's fresh nonce makes a recorded proof useless later.
+ * proof before it reads a byte of the request, and refuses a request that comes without HELLO. A client without a
+ * secret sends its request at once (there is nothing to prove); a listener without one answers a HELLO with a zero
+ * proof, which a client with a secret refuses. Each side's fresh nonce makes a recorded proof useless later.
  */
 final class ExchangeAuth
 {
