@@ -138,6 +138,12 @@ final class ChaosProcess implements AutoCloseable
         process.waitFor(10, TimeUnit.SECONDS);
     }
 
+    /** @return live threads ferry started in the target. */
+    long ferryThreads() throws InterruptedException
+    {
+        return Long.parseLong(command("threads"));
+    }
+
     /** @return the target's heap in use after a full GC, in bytes. */
     long heapAfterGc() throws InterruptedException
     {

@@ -836,9 +836,9 @@ public final class ChaosSuite
                 "threads, fds or RSS (after a warm-up of " + warmMs / 1000 + " s)", transfers.get() + " transfers, " +
                 String.format("%.1f GiB", verified.get() / (double)(1L << 30)) + " verified, " + errors.get() +
                 " errors" + (why.get().isEmpty() ? "" : " (" + why.get() + ")") + ", notifications " + received + "/" +
-                notifications.get() + "; target threads " + start[0] + "->" + end[0] + ", fds " + start[1] + "->" +
+                notifications.get() + "; target ferry threads " + start[0] + "->" + end[0] + ", fds " + start[1] + "->" +
                 end[1] + ", RSS " + mib(start[2]) + "->" + mib(end[2]) + ", heap after GC " + mib(start[3]) + "->" +
-                mib(end[3]) + "; initiator threads " + start[4] + "->" + end[4] + ", fds " + start[5] + "->" +
+                mib(end[3]) + "; initiator ferry threads " + start[4] + "->" + end[4] + ", fds " + start[5] + "->" +
                 end[5] + ", RSS " + mib(start[6]) + "->" + mib(end[6]) + ", heap after GC " + mib(start[7]) + "->" +
                 mib(end[7]), met));
         }
@@ -856,7 +856,8 @@ public final class ChaosSuite
         System.gc();
         final Runtime rt = Runtime.getRuntime();
         final long heap = rt.totalMemory() - rt.freeMemory();
-        return new long[] {t.threads(), t.fds(), t.rss(), t.heapAfterGc(), ChaosProcess.status(me, "Threads:"),
+        // threads: those ferry started (the JVM starts and stops compiler and GC threads by itself)
+        return new long[] {t.ferryThreads(), t.fds(), t.rss(), t.heapAfterGc(), ChaosTarget.ferryThreads(),
             ChaosProcess.openFiles(me), ChaosProcess.status(me, "VmRSS:") * 1024, heap};
     }
 }

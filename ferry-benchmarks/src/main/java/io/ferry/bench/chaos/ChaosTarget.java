@@ -22,13 +22,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * TCP backend on the ports it is given, publishing to etcd when given an endpoint. Arguments: name, TCP port,
  * metadata port, region bytes, etcd endpoint or "-", then TCP parameters as key=value. Prints
  * {@code READY <metadata port> <TCP port>}, counts the notifications it gets, and answers stdin commands:
- * {@code notifications} (prints the count), {@code gc} (a full GC, then prints the heap in use), {@code exit}. The
+ * {@code notifications} (prints the count), {@code threads} (live threads ferry started), {@code gc} (a full GC, then prints the heap in use), {@code exit}. The
  * system property {@code ferry.chaos.bind} is the address both listeners bind (default 127.0.0.1). {@code FERRY_AUTH_SECRET} sets its secret.
  */
 public final class ChaosTarget
 {
     private ChaosTarget()
     {
+    }
+
+    /** @return live platform threads whose names say ferry started them (the JVM's own come and go by themselves). */
+    static long ferryThreads()
+    {
+        return Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> t.isAlive() && t.getName().startsWith("ferry-")).count();
     }
 
     /**
@@ -92,6 +99,7 @@ public final class ChaosTarget
                 switch (line.trim())
                 {
                     case "notifications" -> System.out.println(notifications.get());
+                    case "threads" -> System.out.println(ferryThreads());
                     case "gc" ->
                     {
                         System.gc();
