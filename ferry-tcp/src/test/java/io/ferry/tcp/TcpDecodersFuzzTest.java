@@ -55,8 +55,13 @@ class TcpDecodersFuzzTest
     }
 
     @AfterAll
-    static void stopTarget()
+    static void stopTarget() throws IOException
     {
+        if (null != initiator)
+        {
+            initiator.close();
+            fakeServer.close();
+        }
         target.close();
         arena.close();
     }
@@ -94,6 +99,116 @@ class TcpDecodersFuzzTest
             {
                 assertThat(limits.maxFrameBytes()).isPositive();
                 assertThat(limits.maxSpans()).isPositive();
+            }
+        }
+    }
+
+    /** A fake target whose answer to the initiator's first frame is the fuzzer's bytes (see initiatorReplies). */
+    private static java.nio.channels.ServerSocketChannel fakeServer;
+    private static volatile byte[] fakeReply = new byte[0];
+    private static Agent initiator;
+    private static MemorySegment initiatorBuffer;
+
+    private static void startFake() throws IOException
+    {
+        fakeServer = java.nio.channels.ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+        Thread.ofVirtual().start(() ->
+        {
+            while (fakeServer.isOpen())
+            {
+                try
+                {
+                    final SocketChannel ch = fakeServer.accept();
+                    Thread.ofVirtual().start(() -> answer(ch));
+                }
+                catch (final IOException ex)
+                {
+                    return;
+                }
+            }
+        });
+        initiator = TcpFixtures.tcpAgent("fuzz-init", "paths", "1", "reconnect_interval_ms", "0",
+            "ack_timeout_ms", "2000");
+        initiatorBuffer = arena.allocate(65536, 4096);
+        initiator.register(MemoryKind.DRAM, java.util.List.of(Region.of(initiatorBuffer)));
+    }
+
+    /** The fake's side: a correct handshake, then the fuzzer's bytes as the answer to the first frame. */
+    private static void answer(final SocketChannel ch)
+    {
+        try (ch)
+        {
+            final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
+            Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_BODY, 0);
+            Channels.writeFully(ch, Frames.putPadding(challenge.put(new byte[Frames.CHALLENGE_LENGTH])).flip());
+            final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
+            Channels.readFully(ch, h);
+            Channels.readFully(ch, ByteBuffer.allocate(h.getInt(4)));
+            Channels.writeFully(ch, Handshake.helloOk(new Handshake.Limits(1 << 20, 65536, 256),
+                new byte[Frames.MAC_LENGTH]));
+            h.clear();
+            Channels.readFully(ch, h);
+            final long id = h.getLong(8);
+            Channels.skip(ch, ByteBuffer.allocate(65536), h.getInt(4));
+            final byte[] reply = fakeReply.clone();
+            if (reply.length >= Frames.HEADER_LENGTH && 0 == (reply[0] & 1))
+            {
+                ByteBuffer.wrap(reply).putLong(8, id); // half the answers name the frame they answer
+            }
+            Channels.writeFully(ch, ByteBuffer.wrap(reply));
+            ch.shutdownOutput();
+            ch.read(ByteBuffer.allocate(1));
+        }
+        catch (final IOException | RuntimeException ignore)
+        {
+            // the initiator went away
+        }
+    }
+
+    /**
+     * The initiator's side: whatever a target answers to a WRITE (a bad frame, a wrong id or size, a lying reason
+     * length, a READ_DATA where an ACK belongs), the transfer ends within its deadline, DONE or with a
+     * FerryException, and the initiator goes on.
+     */
+    @FuzzTest(maxDuration = "30m")
+    void initiatorReplies(final byte[] reply) throws Exception
+    {
+        if (null == fakeServer)
+        {
+            startFake();
+        }
+        fakeReply = reply;
+        final int port = ((InetSocketAddress)fakeServer.getLocalAddress()).getPort();
+        final String name = "fuzz-fake";
+        if (!initiator.peers().contains(name))
+        {
+            initiator.loadRemoteMetadata(MetadataCodec.encode(new AgentMetadata(name, java.util.Map.of("TCP",
+                Endpoints.encode(java.util.List.of(new InetSocketAddress("127.0.0.1", port)))),
+                java.util.List.of(new io.ferry.metadata.RegionRecord("TCP", MemoryKind.DRAM, 0x7000_0000L, 1 << 20, 0,
+                    42, new byte[0], new byte[0])))));
+        }
+        final io.ferry.Transfer t = initiator.createTransfer(io.ferry.TransferOp.WRITE,
+            io.ferry.DescList.dram(initiatorBuffer.asSlice(0, 4096)),
+            io.ferry.DescList.builder(MemoryKind.DRAM).add(0x7000_0000L, 4096).build(), name, null);
+        try
+        {
+            t.post();
+            t.await(java.time.Duration.ofSeconds(10));
+        }
+        catch (final io.ferry.FerryException expected)
+        {
+            assertThat(expected.code()).isNotEqualTo(io.ferry.ErrorCode.TIMED_OUT);
+        }
+        finally
+        {
+            t.close();
+            try
+            {
+                initiator.invalidateRemote(name); // the next input meets a fresh link
+            }
+            catch (final io.ferry.FerryException gone)
+            {
+                // the failed link dropped the peer already
             }
         }
     }
