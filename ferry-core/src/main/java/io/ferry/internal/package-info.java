@@ -1,4 +1,7 @@
 /**
- * Building blocks shared by the agent and backends; not part of the public API and may change without notice.
+ * Building blocks shared by the agent and backends: the region index, the match-and-wait queue
+ * ({@link io.ferry.internal.MatchQueue}), HMAC-SHA256 for every plane's challenge-response
+ * ({@link io.ferry.internal.Hmac}) and the log throttle for what strangers can trigger
+ * ({@link io.ferry.internal.LogThrottle}). Not part of the public API; may change without notice.
  */
 package io.ferry.internal;
