@@ -1279,7 +1279,7 @@ public final class Agent implements AutoCloseable
             prevLEnd = lo + len;
             prevREnd = ro + len;
         }
-        final Transfer t = new Transfer(this, op, backend, remote, touched.toArray(new LocalRegion[0]), localEpoch,
+        final Transfer t = new Transfer(transferOwner, op, backend, remote, touched.toArray(new LocalRegion[0]), localEpoch,
             lres.totalBytes(), lres.count(), notification);
         t.request(backend.prepare(op, lres, rres, remote.peer, t.sink()));
         return t;
@@ -1498,6 +1498,46 @@ public final class Agent implements AutoCloseable
         }
         LIVE_NAMES.remove(name);
     }
+
+    /** What this agent's transfers see of it (see {@link TransferOwner}). */
+    final TransferOwner transferOwner = new TransferOwner()
+    {
+        public String name()
+        {
+            return name;
+        }
+
+        public Duration defaultTimeout()
+        {
+            return config.defaultTimeout();
+        }
+
+        public void checkPostable(final Transfer transfer, final PreparedList remote, final LocalRegion[] touched,
+            final long epoch)
+        {
+            Agent.this.checkPostable(transfer, remote, touched, epoch);
+        }
+
+        public Instant instantOf(final long nanoTime)
+        {
+            return Agent.this.instantOf(nanoTime);
+        }
+
+        public boolean observed()
+        {
+            return !config.observers().isEmpty();
+        }
+
+        public void observeTransfer(final Transfer transfer, final long nanos, final FerryException error)
+        {
+            Agent.this.observeTransfer(transfer, nanos, error);
+        }
+
+        public void peerDisconnected(final PreparedList remote, final String reason)
+        {
+            Agent.this.peerDisconnected(remote, reason);
+        }
+    };
 
     /**
      * {@inheritDoc}

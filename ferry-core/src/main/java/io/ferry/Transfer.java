@@ -40,7 +40,7 @@ public final class Transfer implements AutoCloseable
         }
     }
 
-    private final Agent agent;
+    private final TransferOwner agent;
     private final TransferOp op;
     private final Backend backend;
     private final PreparedList remote;
@@ -61,7 +61,7 @@ public final class Transfer implements AutoCloseable
     private volatile long completeNs;
 
     Transfer(
-        final Agent agent,
+        final TransferOwner agent,
         final TransferOp op,
         final Backend backend,
         final PreparedList remote,
@@ -194,7 +194,7 @@ public final class Transfer implements AutoCloseable
      */
     public void await()
     {
-        await(agent.config().defaultTimeout());
+        await(agent.defaultTimeout());
     }
 
     /**
@@ -362,7 +362,7 @@ public final class Transfer implements AutoCloseable
             completeNs = System.nanoTime();
             if (STATE.compareAndSet(Transfer.this, IN_PROGRESS, DONE))
             {
-                if (!agent.config().observers().isEmpty())
+                if (agent.observed())
                 {
                     agent.observeTransfer(Transfer.this, completeNs - postStartNs, null);
                 }
@@ -381,7 +381,7 @@ public final class Transfer implements AutoCloseable
             error = ex;
             if (STATE.compareAndSet(Transfer.this, IN_PROGRESS, FAILED))
             {
-                if (!agent.config().observers().isEmpty())
+                if (agent.observed())
                 {
                     agent.observeTransfer(Transfer.this, completeNs - postStartNs, ex);
                 }
