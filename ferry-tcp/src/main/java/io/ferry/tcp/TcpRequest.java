@@ -64,6 +64,7 @@ final class TcpRequest implements BackendRequest
         this.local = local;
         this.remote = remote;
         this.totalBytes = local.totalBytes();
+        this.localRegions = distinctRegions(local);
         cut(chunkSize, tailBytes, tailChunkSize, maxPieces);
     }
 
@@ -151,6 +152,19 @@ final class TcpRequest implements BackendRequest
         maxChunkSpans = spans;
     }
 
+    /** The distinct local regions of the request's descriptors (a post checks each is alive, not each piece). */
+    private final TcpRegion[] localRegions;
+
+    private static TcpRegion[] distinctRegions(final ResolvedDescs local)
+    {
+        final java.util.Set<TcpRegion> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (int i = 0; i < local.count(); i++)
+        {
+            seen.add((TcpRegion)local.handle(i));
+        }
+        return seen.toArray(new TcpRegion[0]);
+    }
+
     /**
      * The size of the chunk that starts {@code at} bytes into the request: whole chunks up to where the tail starts
      * (the last one ending there), tail chunks after it, so that the paths finish together (see
@@ -167,8 +181,19 @@ final class TcpRequest implements BackendRequest
      */
     TcpRegion freedLocalRegion(final Chunk c)
     {
-        final int from = null == c ? 0 : c.firstPiece;
-        final int to = null == c ? pieceCount : c.firstPiece + c.pieceCount;
+        if (null == c)
+        {
+            for (final TcpRegion region : localRegions)
+            {
+                if (!region.memoryAlive())
+                {
+                    return region;
+                }
+            }
+            return null;
+        }
+        final int from = c.firstPiece;
+        final int to = c.firstPiece + c.pieceCount;
         TcpRegion last = null;
         for (int p = from; p < to; p++)
         {
