@@ -1131,7 +1131,8 @@ final class PeerLink
      *     <li><b>The deadline belongs to the data.</b> A chunk not acknowledged within {@code ack_timeout_ms} of its
      *     first write in this post, whatever paths it moved between, fails the link: every request to the peer
      *     ends REMOTE_DISCONNECT at that deadline (a frozen or wedged peer), not paths x the deadline later.</li>
-     *     <li><b>A stalled path is left early.</b> A path whose oldest chunk has waited a quarter of the deadline
+     *     <li><b>A stalled path is left early.</b> A path whose oldest chunk has waited a quarter of the deadline (and
+     *     eight of the path's smoothed round trips, so that a merely congested path is not taken for a dead one)
      *     while another path of the link had a reply since that chunk was written (so the peer is alive) is
      *     declared dead, and its chunks move to the other paths with most of their deadline left.</li>
      * </ul>
@@ -1176,7 +1177,9 @@ final class PeerLink
                     expiredChunk = oldest;
                     break;
                 }
-                if (null == stalled && nowNs - oldest.sentNs > stall && latestReply - oldest.sentNs > 0 &&
+                // a congested path's own round trip can be long: it is stalled only past 8 of them as well
+                final long pathStall = Math.max(stall, 8 * p.controller.smoothedRttNs());
+                if (null == stalled && nowNs - oldest.sentNs > pathStall && latestReply - oldest.sentNs > 0 &&
                     p.lastReplyNs - oldest.sentNs <= 0)
                 {
                     stalled = p;
