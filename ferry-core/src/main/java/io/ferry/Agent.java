@@ -57,10 +57,11 @@ public final class Agent implements AutoCloseable
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
     private static final Set<String> LIVE_NAMES = ConcurrentHashMap.newKeySet();
     private static final AtomicLong GENERATIONS = new AtomicLong();
-    private static final int MAX_BACKENDS = 64;
 
     private final AgentConfig config;
     private final String name;
+    /** The backends, their parameters and the one place that chooses among them. */
+    private final BackendSet backendSet;
     private final Backend[] backends;
     private final List<Map<String, String>> params;
     private final byte[][] connectionInfo;
@@ -83,68 +84,13 @@ public final class Agent implements AutoCloseable
     {
         this.config = config;
         this.name = config.name();
-        final Map<String, Map<String, String>> wanted = null != config.backends() ? config.backends() :
-            defaultBackends();
-        if (wanted.size() > MAX_BACKENDS)
-        {
-            throw FerryException.invalid("at most " + MAX_BACKENDS + " backends per agent, got " + wanted.size());
-        }
-        final List<Backend> created = new ArrayList<>();
-        final List<Map<String, String>> createdParams = new ArrayList<>();
-        final Context context = new Context();
-        try
-        {
-            for (final Map.Entry<String, Map<String, String>> e : wanted.entrySet())
-            {
-                final BackendProvider provider = provider(e.getKey());
-                final String reason = provider.unavailableReason();
-                if (null != reason)
-                {
-                    throw new FerryException(ErrorCode.NOT_SUPPORTED, "backend " + provider.name() +
-                        " is not available on this host: " + reason);
-                }
-                final Map<String, String> p = effectiveParams(provider, e.getValue(), config.authSecretBytes());
-                final Backend backend = provider.create(context, p);
-                created.add(backend);
-                createdParams.add(Collections.unmodifiableMap(masked(p)));
-                if (backend.supportsRemote() && !backend.supportsNotifications())
-                {
-                    throw new FerryException(ErrorCode.BACKEND, "backend " + backend.name() +
-                        " serves remote peers but cannot deliver notifications");
-                }
-            }
-        }
-        catch (final RuntimeException ex)
-        {
-            created.forEach(Agent::closeQuietly);
-            throw ex;
-        }
-        backends = created.toArray(new Backend[0]);
-        params = List.copyOf(createdParams);
-        connectionInfo = new byte[backends.length][];
-        long remote = 0;
-        long local = 0;
-        long notif = 0;
-        for (int slot = 0; slot < backends.length; slot++)
-        {
-            final Backend b = backends[slot];
-            if (b.supportsRemote())
-            {
-                remote |= 1L << slot;
-                connectionInfo[slot] = b.connectionInfo();
-            }
-            if (b.supportsLocal())
-            {
-                local |= 1L << slot;
-            }
-            if (b.supportsNotifications())
-            {
-                notif |= 1L << slot;
-            }
-        }
-        remoteMask = remote;
-        localMask = local;
-        notificationMask = notif;
+        backendSet = BackendSet.create(config, new Context());
+        backends = backendSet.backends;
+        params = backendSet.params;
+        connectionInfo = backendSet.connectionInfo;
+        remoteMask = backendSet.remoteMask;
+        localMask = backendSet.localMask;
+        notificationMask = backendSet.notificationMask;
     }
 
     /**
@@ -193,15 +139,7 @@ public final class Agent implements AutoCloseable
      */
     public static List<String> availableBackends()
     {
-        final List<String> names = new ArrayList<>();
-        for (final BackendProvider p : Providers.ALL)
-        {
-            if (null == p.unavailableReason())
-            {
-                names.add(p.name());
-            }
-        }
-        return names;
+        return BackendSet.available();
     }
 
     /**
@@ -211,8 +149,7 @@ public final class Agent implements AutoCloseable
      */
     public static BackendInfo backendInfo(final String backendName)
     {
-        final BackendProvider p = provider(backendName);
-        return new BackendInfo(p.name(), p.memoryKinds(), p.defaultParams(), p.unavailableReason());
+        return BackendSet.providerInfo(backendName);
     }
 
     private void startListener()
@@ -1367,26 +1304,7 @@ public final class Agent implements AutoCloseable
 
     private int chooseBackend(final long mask, final String hint, final String peer)
     {
-        if (null != hint)
-        {
-            final int slot = slotOf(hint);
-            if (slot < 0)
-            {
-                throw new FerryException(ErrorCode.NOT_FOUND, "agent '" + name + "' has no backend '" + hint + "'");
-            }
-            if (0 == (mask & (1L << slot)))
-            {
-                throw FerryException.invalid("backend " + hint + " cannot serve this transfer to '" + peer +
-                    "': it does not hold every descriptor on both sides (candidates: " + backendNames(mask) + ")");
-            }
-            return slot;
-        }
-        if (0 == mask)
-        {
-            throw FerryException.invalid("no backend holds every descriptor on both sides of the transfer to '" +
-                peer + "'");
-        }
-        return Long.numberOfTrailingZeros(mask);
+        return backendSet.choose(mask, hint, peer, name);
     }
 
     // ------------------------------------------------------------------------------------------ notifications
@@ -1556,37 +1474,17 @@ public final class Agent implements AutoCloseable
 
     List<String> backendNames(final long mask)
     {
-        final List<String> names = new ArrayList<>();
-        for (int slot = 0; slot < backends.length; slot++)
-        {
-            if (0 != (mask & (1L << slot)))
-            {
-                names.add(backends[slot].name());
-            }
-        }
-        return names;
+        return backendSet.names(mask);
     }
 
     private String describeBackends()
     {
-        final StringBuilder sb = new StringBuilder();
-        for (final Backend b : backends)
-        {
-            sb.append(sb.isEmpty() ? "" : ", ").append(b.name()).append(' ').append(b.memoryKinds());
-        }
-        return sb.isEmpty() ? "none" : sb.toString();
+        return backendSet.describe();
     }
 
     private int slotOf(final String backendName)
     {
-        for (int slot = 0; slot < backends.length; slot++)
-        {
-            if (backends[slot].name().equals(backendName))
-            {
-                return slot;
-            }
-        }
-        return -1;
+        return backendSet.slotOf(backendName);
     }
 
     private RegionIndex<LocalRegion> localIndex(final MemoryKind kind)
@@ -1632,79 +1530,9 @@ public final class Agent implements AutoCloseable
         }
     }
 
-    private static Map<String, Map<String, String>> defaultBackends()
-    {
-        final Map<String, Map<String, String>> all = new LinkedHashMap<>();
-        for (final String n : availableBackends())
-        {
-            all.put(n, Map.of());
-        }
-        return all;
-    }
-
-    private static BackendProvider provider(final String backendName)
-    {
-        for (final BackendProvider p : Providers.ALL)
-        {
-            if (p.name().equals(backendName))
-            {
-                return p;
-            }
-        }
-        final List<String> known = new ArrayList<>();
-        Providers.ALL.forEach(p -> known.add(p.name()));
-        throw new FerryException(ErrorCode.NOT_FOUND, "backend '" + backendName + "' is not on the class path " +
-            "(found: " + known + ")");
-    }
-
-    /** The parameter through which a backend takes the agent's shared secret, when it has one. */
-    static final String AUTH_SECRET_PARAM = "auth_secret";
-
-    /** @return the parameters as {@link #backendInfo} shows them: a secret reads "(set)", never its value. */
-    private static Map<String, String> masked(final Map<String, String> p)
-    {
-        final Map<String, String> out = new LinkedHashMap<>(p);
-        out.computeIfPresent(AUTH_SECRET_PARAM, (k, v) -> v.isEmpty() ? v : "(set)");
-        return out;
-    }
-
-    private static Map<String, String> effectiveParams(
-        final BackendProvider provider, final Map<String, String> overrides, final byte[] secret)
-    {
-        final Map<String, String> p = new LinkedHashMap<>(provider.defaultParams());
-        for (final Map.Entry<String, String> e : overrides.entrySet())
-        {
-            if (!p.containsKey(e.getKey()))
-            {
-                throw FerryException.invalid("backend " + provider.name() + " has no parameter '" + e.getKey() +
-                    "' (known: " + p.keySet() + ")");
-            }
-            p.put(e.getKey(), e.getValue());
-        }
-        if (null != secret && p.containsKey(AUTH_SECRET_PARAM))
-        {
-            final String agentSecret = new String(secret, java.nio.charset.StandardCharsets.UTF_8);
-            final String own = p.get(AUTH_SECRET_PARAM);
-            if (null != own && !own.isEmpty() && !own.equals(agentSecret))
-            {
-                throw FerryException.invalid("backend " + provider.name() + "'s auth_secret differs from the " +
-                    "agent's authSecret: set the secret in one place");
-            }
-            p.put(AUTH_SECRET_PARAM, agentSecret);
-        }
-        return p;
-    }
-
     private static void closeQuietly(final Backend b)
     {
-        try
-        {
-            b.close();
-        }
-        catch (final RuntimeException ex)
-        {
-            LOG.log(System.Logger.Level.WARNING, "closing backend " + b.name() + " failed", ex);
-        }
+        BackendSet.closeQuietly(b);
     }
 
     private static void deregisterQuietly(final Backend b, final MemoryHandle h)
@@ -1728,25 +1556,6 @@ public final class Agent implements AutoCloseable
         catch (final RuntimeException ex)
         {
             LOG.log(System.Logger.Level.WARNING, "disconnecting " + b.name() + " from " + peer + " failed", ex);
-        }
-    }
-
-    /** Backend providers found on the class path, once, in default preference order. */
-    private static final class Providers
-    {
-        static final List<BackendProvider> ALL = load();
-
-        private static List<BackendProvider> load()
-        {
-            final List<BackendProvider> found = new ArrayList<>();
-            for (final BackendProvider p : java.util.ServiceLoader.load(BackendProvider.class, Agent.class
-                .getClassLoader()))
-            {
-                found.add(p);
-            }
-            found.sort(java.util.Comparator.comparing((BackendProvider p) -> !"LOCAL".equals(p.name()))
-                .thenComparing(BackendProvider::name));
-            return List.copyOf(found);
         }
     }
 
