@@ -102,16 +102,8 @@ final class FakeTarget implements AutoCloseable
     {
         try (ch)
         {
-            final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
-            Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_BODY, 0);
-            Channels.writeFully(ch, Frames.putPadding(challenge.put(new byte[Frames.CHALLENGE_LENGTH])).flip());
+            final Handshake.Hello hello = acceptHello(ch, new Handshake.Limits(64 << 20, 1 << 20, 256));
             final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-            Channels.readFully(ch, h);
-            final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
-            Channels.readFully(ch, body);
-            final Handshake.Hello hello = Handshake.Hello.parse(body.flip());
-            Channels.writeFully(ch, Handshake.helloOk(new Handshake.Limits(64 << 20, 1 << 20, 256),
-                new byte[Frames.MAC_LENGTH]));
             final Behaviour behaviour = plan.forPath(hello.path());
             while (true)
             {
@@ -142,6 +134,26 @@ final class FakeTarget implements AutoCloseable
         {
             open.remove(ch);
         }
+    }
+
+    /**
+     * A target's side of the handshake that proves no secret: a zero challenge, the initiator's HELLO read, HELLO_OK
+     * with these limits and a zero proof.
+     *
+     * @return the HELLO.
+     */
+    static Handshake.Hello acceptHello(final SocketChannel ch, final Handshake.Limits limits) throws IOException
+    {
+        final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
+        Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_BODY, 0);
+        Channels.writeFully(ch, Frames.putPadding(challenge.put(new byte[Frames.CHALLENGE_LENGTH])).flip());
+        final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
+        Channels.readFully(ch, h);
+        final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
+        Channels.readFully(ch, body);
+        final Handshake.Hello hello = Handshake.Hello.parse(body.flip());
+        Channels.writeFully(ch, Handshake.helloOk(limits, new byte[Frames.MAC_LENGTH]));
+        return hello;
     }
 
     private static void reply(final SocketChannel ch, final long id, final short status, final String reason)

@@ -138,15 +138,8 @@ class TcpDecodersFuzzTest
     {
         try (ch)
         {
-            final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
-            Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_BODY, 0);
-            Channels.writeFully(ch, Frames.putPadding(challenge.put(new byte[Frames.CHALLENGE_LENGTH])).flip());
+            FakeTarget.acceptHello(ch, new Handshake.Limits(1 << 20, 65536, 256));
             final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-            Channels.readFully(ch, h);
-            Channels.readFully(ch, ByteBuffer.allocate(h.getInt(4)));
-            Channels.writeFully(ch, Handshake.helloOk(new Handshake.Limits(1 << 20, 65536, 256),
-                new byte[Frames.MAC_LENGTH]));
-            h.clear();
             Channels.readFully(ch, h);
             final long id = h.getLong(8);
             Channels.skip(ch, ByteBuffer.allocate(65536), h.getInt(4));
