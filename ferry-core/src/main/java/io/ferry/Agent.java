@@ -740,7 +740,7 @@ public final class Agent implements AutoCloseable
                     throw new FerryException(ErrorCode.BACKEND, "no backend of agent '" + name + "' can reach peer '" +
                         peer + "' (it offers " + md.connectionInfo().keySet() + ")");
                 }
-                final Map<MemoryKind, RegionIndex<PeerRegion>> regions = mergeRegions(peer, old, conns, md);
+                final Map<MemoryKind, RegionIndex<PeerRegion>> regions = mergeRegions(peer, old, conns, reachable, md);
                 final long generation = null == old ? GENERATIONS.incrementAndGet() : old.generation;
                 peers.put(peer, new PeerState(peer, generation, conns, reachable, regions));
             }
@@ -760,7 +760,7 @@ public final class Agent implements AutoCloseable
     }
 
     private Map<MemoryKind, RegionIndex<PeerRegion>> mergeRegions(
-        final String peer, final PeerState old, final byte[][] conns, final AgentMetadata md)
+        final String peer, final PeerState old, final byte[][] conns, final long reachable, final AgentMetadata md)
     {
         final Map<MemoryKind, RegionIndex<PeerRegion>> result = null == old ? PeerState.noRegions() :
             new EnumMap<>(old.regions);
@@ -768,9 +768,9 @@ public final class Agent implements AutoCloseable
         for (final RegionRecord rec : md.regions())
         {
             final int slot = slotOf(rec.backend());
-            if (slot < 0 || null == conns[slot])
+            if (slot < 0 || null == conns[slot] || 0 == (reachable & (1L << slot)))
             {
-                continue;
+                continue; // a backend this agent lacks, or one that cannot reach the peer from here
             }
             final List<Long> key = List.of(rec.address(), rec.length(), rec.deviceId());
             final Map<List<Long>, PeerRegion> byKind = changed.computeIfAbsent(rec.kind(), k -> new LinkedHashMap<>());
@@ -793,6 +793,10 @@ public final class Agent implements AutoCloseable
             }
             final MemoryHandle handle = backends[slot].loadRemoteRegion(new RemoteRegionSpec(peer, rec.kind(),
                 rec.address(), rec.length(), rec.deviceId(), rec.metaInfo(), rec.accessKey(), rec.publicData()));
+            if (null == handle)
+            {
+                continue; // this backend cannot reach the region from here: another one carries it
+            }
             final MemoryHandle[] handles = null == base ? new MemoryHandle[backends.length] : base.handles.clone();
             final byte[][] pub = null == base ? new byte[backends.length][] : base.publicData.clone();
             handles[slot] = handle;

@@ -12,10 +12,25 @@ import java.util.Set;
  * @param memoryKinds       the memory kinds it can register and move.
  * @param params            parameter name to value.
  * @param unavailableReason why it cannot be used on this host, or null when it can.
+ * @param limitations       what limits it here though it runs (a mechanism the kernel refuses, say), or null.
  */
 public record BackendInfo(String name, Set<MemoryKind> memoryKinds, Map<String, String> params,
-    String unavailableReason)
+    String unavailableReason, String limitations)
 {
+    /**
+     * A backend without known limitations.
+     *
+     * @param name              the backend's name.
+     * @param memoryKinds       the memory kinds it can register and move.
+     * @param params            parameter name to value.
+     * @param unavailableReason why it cannot be used on this host, or null when it can.
+     */
+    public BackendInfo(final String name, final Set<MemoryKind> memoryKinds, final Map<String, String> params,
+        final String unavailableReason)
+    {
+        this(name, memoryKinds, params, unavailableReason, null);
+    }
+
     /**
      * Copies the collections.
      */

@@ -127,7 +127,7 @@ final class BackendSet
     static BackendInfo providerInfo(final String backendName)
     {
         final BackendProvider p = provider(backendName);
-        return new BackendInfo(p.name(), p.memoryKinds(), p.defaultParams(), p.unavailableReason());
+        return new BackendInfo(p.name(), p.memoryKinds(), p.defaultParams(), p.unavailableReason(), p.limitations());
     }
 
     /**
@@ -289,7 +289,7 @@ final class BackendSet
             {
                 found.add(p);
             }
-            found.sort(java.util.Comparator.comparing((BackendProvider p) -> !"LOCAL".equals(p.name()))
+            found.sort(java.util.Comparator.comparingInt(BackendProvider::preference)
                 .thenComparing(BackendProvider::name));
             return List.copyOf(found);
         }

@@ -28,7 +28,20 @@ public final class ChildJvm implements AutoCloseable
      */
     public ChildJvm(final List<String> jvmFlags, final Class<?> main, final String... args) throws IOException
     {
-        final List<String> cmd = new ArrayList<>();
+        this(List.of(), jvmFlags, main, args);
+    }
+
+    /**
+     * @param launcher words before the java command (e.g. {@code unshare --pid --fork}), or none.
+     * @param jvmFlags extra JVM flags (e.g. -Xmx256m).
+     * @param main     the class whose main runs.
+     * @param args     its arguments.
+     * @throws IOException when the JVM cannot start.
+     */
+    public ChildJvm(final List<String> launcher, final List<String> jvmFlags, final Class<?> main,
+        final String... args) throws IOException
+    {
+        final List<String> cmd = new ArrayList<>(launcher);
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.addAll(jvmFlags);

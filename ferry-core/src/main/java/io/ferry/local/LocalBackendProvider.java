@@ -38,6 +38,14 @@ public final class LocalBackendProvider implements BackendProvider
     /**
      * {@inheritDoc}
      */
+    public int preference()
+    {
+        return 0;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
     public Set<MemoryKind> memoryKinds()
     {
         return Set.of(MemoryKind.DRAM);

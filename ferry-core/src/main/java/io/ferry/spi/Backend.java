@@ -77,7 +77,8 @@ public interface Backend extends AutoCloseable
 
     /**
      * @param region a peer's region from its metadata.
-     * @return a handle to use as the remote side of transfers.
+     * @return a handle to use as the remote side of transfers, or null when this backend cannot reach the region
+     * from here though it reaches the peer (the agent then moves it with another backend).
      * @throws io.ferry.FerryException MISMATCH or NOT_FOUND when the public data is unusable.
      */
     MemoryHandle loadRemoteRegion(RemoteRegionSpec region);

@@ -34,6 +34,28 @@ public interface BackendProvider
     }
 
     /**
+     * @return what limits the backend on this host though it runs (a kernel policy that refuses one of its
+     * mechanisms, say), or null when nothing is known to.
+     */
+    default String limitations()
+    {
+        return null;
+    }
+
+    /**
+     * Where the backend stands in an agent's default order of preference, lowest first: among the backends that
+     * can serve a transfer, the agent picks the first (an {@link io.ferry.AgentConfig} that lists its backends sets
+     * its own order, and a transfer can name one). LOCAL 0 (same process), SHM 10 (same host), CUDA 20, TCP 50;
+     * providers that do not say come after, by name.
+     *
+     * @return the rank.
+     */
+    default int preference()
+    {
+        return 100;
+    }
+
+    /**
      * @param context what the agent offers its backends.
      * @param params  every parameter, defaults filled in (unknown ones were refused by the agent).
      * @return a running backend.

@@ -28,6 +28,14 @@ public final class CudaBackendProvider implements BackendProvider
         return NAME;
     }
 
+    /**
+     * {@inheritDoc}
+     */
+    public int preference()
+    {
+        return 20;
+    }
+
     public Set<MemoryKind> memoryKinds()
     {
         return Set.of(MemoryKind.VRAM, MemoryKind.DRAM);

@@ -27,6 +27,14 @@ public final class TcpBackendProvider implements BackendProvider
     /**
      * {@inheritDoc}
      */
+    public int preference()
+    {
+        return 50;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
     public Set<MemoryKind> memoryKinds()
     {
         return null == io.ferry.spi.DeviceMemory.find(MemoryKind.VRAM) ? Set.of(MemoryKind.DRAM) :
