@@ -979,6 +979,19 @@ public final class Agent implements AutoCloseable
     }
 
     /**
+     * @param peer a peer whose metadata is loaded.
+     * @return this agent's backends that reach it, in this agent's order of preference: a transfer that names no
+     * backend goes by the first of them that holds every descriptor on both sides (SHM before TCP for a peer on this
+     * host, say).
+     * @throws FerryException NOT_FOUND when its metadata is not loaded.
+     */
+    public List<String> backendsReaching(final String peer)
+    {
+        checkOpen();
+        return backendSet.names(requirePeer(peer).reachableMask);
+    }
+
+    /**
      * Connects to a peer now on every backend that reaches it, rather than on the first transfer.
      *
      * @param peer the peer's name.

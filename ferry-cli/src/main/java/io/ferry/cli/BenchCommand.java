@@ -45,8 +45,14 @@ import java.util.concurrent.Future;
 final class BenchCommand implements Callable<Integer>
 {
     @Option(names = "--backend", defaultValue = "LOCAL",
-        description = "LOCAL, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA).")
+        description = "LOCAL, SHM, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM and TCP " +
+            "between two processes with --role).")
     String backend;
+
+    @Option(names = "--shm-arena", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "with --backend SHM: DRAM from a ShmArena, which the peer maps once (default); " +
+            "--no-shm-arena: ordinary memory, which the peer reaches by cross-memory attach.")
+    boolean shmArena;
 
     @Option(names = "--op-type", defaultValue = "WRITE", description = "READ or WRITE (default ${DEFAULT-VALUE}).")
     String opType;
@@ -195,7 +201,7 @@ final class BenchCommand implements Callable<Integer>
         final int initiators = "many-to-one".equals(scheme) ? threads : 1;
         final int targets = "one-to-many".equals(scheme) ? threads : 1;
         try (FerryMetrics metrics = new FerryMetrics();
-            Arena arena = Arena.ofShared();
+            Arena arena = hostArena();
             Closer closer = new Closer())
         {
             final List<Agent> is = new ArrayList<>();
@@ -241,7 +247,7 @@ final class BenchCommand implements Callable<Integer>
         final PrintWriter out = spec.commandLine().getOut();
         final long regionBytes = maxBlock * maxBatch;
         try (FerryMetrics metrics = new FerryMetrics();
-            Arena arena = Arena.ofShared();
+            Arena arena = hostArena();
             Closer closer = new Closer();
             Agent target = Agent.create(config(TARGET_NAME, metrics, listenPort));
             io.ferry.etcd.EtcdMetadata md = null == etcd ? null :
@@ -296,7 +302,7 @@ final class BenchCommand implements Callable<Integer>
     {
         final Duration wait = Duration.ofSeconds(60);
         try (FerryMetrics metrics = new FerryMetrics();
-            Arena arena = Arena.ofShared();
+            Arena arena = hostArena();
             Closer closer = new Closer();
             Agent initiator = Agent.create(config("bench-initiator", metrics, -1));
             io.ferry.etcd.EtcdMetadata md = null == etcd ? null :
@@ -570,6 +576,12 @@ final class BenchCommand implements Callable<Integer>
         return new double[] {h.getMean() / 1e3, h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(50) / 1e3};
     }
 
+    /** @return where host memory comes from: a ShmArena for SHM (unless --no-shm-arena), else ordinary memory. */
+    private Arena hostArena()
+    {
+        return "SHM".equals(backend) && shmArena ? io.ferry.shm.ShmArena.open() : Arena.ofShared();
+    }
+
     private AgentConfig config(final String name, final FerryMetrics metrics, final int metadataPort)
     {
         final AgentConfig.Builder b = "both".equals(role) ? CliAgents.config(name, backend, backendParams) :
@@ -584,9 +596,14 @@ final class BenchCommand implements Callable<Integer>
     private void validate()
     {
         final List<String> problems = new ArrayList<>();
-        if (!"LOCAL".equals(backend) && !"TCP".equals(backend) && !"CUDA".equals(backend))
+        if (!List.of("LOCAL", "SHM", "TCP", "CUDA").contains(backend))
         {
-            problems.add("--backend must be LOCAL, TCP or CUDA, got '" + backend + "'");
+            problems.add("--backend must be LOCAL, SHM, TCP or CUDA, got '" + backend + "'");
+        }
+        else if ("SHM".equals(backend) && (MemoryKind.VRAM == BenchMemory.kindOf(initiatorSegType) ||
+            MemoryKind.VRAM == BenchMemory.kindOf(targetSegType)))
+        {
+            problems.add("the SHM backend moves DRAM only; use --backend CUDA for VRAM on one host");
         }
         if (!"READ".equalsIgnoreCase(opType) && !"WRITE".equalsIgnoreCase(opType))
         {

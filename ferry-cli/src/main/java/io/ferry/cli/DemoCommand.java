@@ -90,6 +90,11 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
         description = "exchange agent metadata through etcd at URL instead of host:port.")
     String etcd;
 
+    @Option(names = "--backends", defaultValue = "SHM,TCP", split = ",",
+        description = "the workers' backends in order of preference (default ${DEFAULT-VALUE}: shared memory " +
+            "when both workers are on one host, TCP otherwise; TCP alone forces the network).")
+    List<String> backends;
+
     @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
         description = "the most any step waits for the other worker (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
@@ -130,7 +135,15 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
         {
             throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second");
         }
-        final DemoSpec d = new DemoSpec(shape, requests, Mode.pull == mode, Duration.ofSeconds(timeoutSeconds));
+        for (final String b : backends)
+        {
+            if (!List.of("SHM", "TCP").contains(b))
+            {
+                throw new ParameterException(spec.commandLine(), "--backends takes SHM and TCP, got '" + b + "'");
+            }
+        }
+        final DemoSpec d = new DemoSpec(shape, requests, Mode.pull == mode, Duration.ofSeconds(timeoutSeconds),
+            List.copyOf(backends));
         final long bytes = d.bytesPerRequest() * requests;
         if (bytes > (16L << 30) || (long)shape.blocks() * requests * shape.regions() > Integer.MAX_VALUE)
         {
@@ -154,7 +167,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
 
     private int runDecode(final DemoSpec demo, final PrintWriter out)
     {
-        try (Connector c = Connector.create(CliAgents.secured(AgentConfig.builder(DECODE).backends("TCP")
+        try (Connector c = Connector.create(CliAgents.secured(AgentConfig.builder(DECODE).backends(demo.backends())
             .listenPort(listenPort)));
             EtcdMetadata md = null == etcd ? null : EtcdMetadata.builder(c.agent()).endpoints(etcd).build())
         {
@@ -175,7 +188,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
     private int runPrefill(final DemoSpec demo, final PrintWriter out, final String address)
     {
         final Duration wait = demo.timeout();
-        try (Connector c = Connector.create(CliAgents.secured(AgentConfig.builder(PREFILL).backends("TCP")));
+        try (Connector c = Connector.create(CliAgents.secured(AgentConfig.builder(PREFILL).backends(demo.backends())));
             EtcdMetadata md = null == etcd ? null : EtcdMetadata.builder(c.agent()).endpoints(etcd).build())
         {
             final Function<BlockPool, PeerPool> attach;
@@ -213,15 +226,11 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
             "demo", "--role", "decode", "--mode", mode.name(), "--model", model, "--tokens", Integer.toString(tokens),
             "--requests", Integer.toString(requests), "--block-tokens", Integer.toString(blockTokens),
             "--tp", Integer.toString(tp), "--listen-port", Integer.toString(listenPort), "--timeout",
-            Integer.toString(timeoutSeconds)));
+            Integer.toString(timeoutSeconds), "--backends", String.join(",", backends)));
         if (null != etcd)
         {
             cmd.addAll(List.of("--etcd", etcd));
         }
-        out.printf("ferry demo: %s %s, %d requests x %d tokens (%s of KV each, %d descriptors per request), " +
-            "mode %s, over TCP between two processes%n", PREFILL, "-> " + DECODE, requests, tokens,
-            human(demo.bytesPerRequest()), demo.layout().regions() * demo.blocksPerRequest(), mode);
-        out.flush();
         final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         final Thread reaper = new Thread(child::destroyForcibly, "ferry-demo-reaper");
         Runtime.getRuntime().addShutdownHook(reaper);
@@ -281,6 +290,31 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
                 // shutting down already
             }
         }
+    }
+
+    /**
+     * The demo's first line: what moves, and which backend carries it (and why, when it is TCP).
+     *
+     * @param reaching the prefill agent's backends that reach the decoder, in order of preference.
+     */
+    static String header(final DemoSpec demo, final List<String> reaching, final String peer)
+    {
+        final String carrier = reaching.isEmpty() ? "no backend" : reaching.getFirst();
+        String why = "";
+        if ("TCP".equals(carrier))
+        {
+            why = demo.backends().contains("SHM") ? " (SHM does not reach " + peer + ": another host or network " +
+                "namespace, or its agent runs without SHM)" : " (--backends " + String.join(",", demo.backends()) +
+                ")";
+        }
+        else if ("SHM".equals(carrier))
+        {
+            why = " (both workers on this host)";
+        }
+        return String.format("ferry demo: %s -> %s, %d requests x %d tokens (%s of KV each, %d descriptors per " +
+            "request), mode %s, over %s%s", PREFILL, peer, demo.requests(), demo.shape().tokens(),
+            human(demo.bytesPerRequest()), demo.layout().regions() * demo.blocksPerRequest(),
+            demo.pull() ? "pull" : "push", carrier, why);
     }
 
     static String human(final long bytes)

@@ -44,11 +44,15 @@ final class DemoDecode
     static int run(final Connector c, final DemoSpec spec, final String prefillName, final PrintWriter out,
         final java.util.function.IntConsumer ready)
     {
-        try (Arena arena = Arena.ofShared())
+        try (Arena arena = spec.hostArena())
         {
             final BlockPool pool = c.createBlockPool(spec.layout(), regions(arena, spec));
             ready.accept(c.agent().metadataAddress().orElseThrow().getPort());
             final PeerPool prefill = pool.awaitPeer(prefillName, spec.timeout());
+            if (spec.pull())
+            {
+                c.agent().connect(prefillName); // connections (and SHM's mappings) before the first request
+            }
             final String batch = take(c, spec, prefillName, "batch ").payloadAsString();
             final String expected = "batch " + spec.requests() + " " + (spec.pull() ? "pull" : "push");
             if (!batch.equals(expected))
@@ -98,7 +102,7 @@ final class DemoDecode
             }
             final String bad = verify(pool, spec, mine);
             c.sendMessage(prefillName, "done".getBytes(StandardCharsets.UTF_8));
-            report(out, spec, prefillName, latency, last - first, bad);
+            report(out, spec, prefillName, String.join(" or ", c.agent().backendsReaching(prefillName).subList(0, 1)), latency, last - first, bad);
             return null == bad ? 0 : 1;
         }
         catch (final FerryException ex)
@@ -143,12 +147,12 @@ final class DemoDecode
     }
 
     private static void report(final PrintWriter out, final DemoSpec spec, final String prefillName,
-        final long[] latency, final long wallNs, final String bad)
+        final String carrier, final long[] latency, final long wallNs, final String bad)
     {
         final KvShape s = spec.shape();
-        out.printf("decode-0 %s %d requests of %s KV from %s over TCP (%d tokens each: %d regions x %d blocks of " +
+        out.printf("decode-0 %s %d requests of %s KV from %s over %s (%d tokens each: %d regions x %d blocks of " +
             "%s = %s per request)%n", spec.pull() ? "pulled (READ)" : "was pushed (WRITE + notification)",
-            spec.requests(), s.model().name(), prefillName, s.tokens(), s.regions(), s.blocks(),
+            spec.requests(), s.model().name(), prefillName, carrier, s.tokens(), s.regions(), s.blocks(),
             DemoCommand.human(s.descriptorBytes()), DemoCommand.human(spec.bytesPerRequest()));
         out.printf("%-8s %-8s %-11s %-11s %s%n", "request", "descs", "bytes", "latency_ms", "GB/s");
         for (int r = 0; r < latency.length; r++)

@@ -37,7 +37,7 @@ final class DemoPrefill
     static int run(final Connector c, final DemoSpec spec, final Function<BlockPool, PeerPool> attach,
         final PrintWriter out)
     {
-        try (Arena arena = Arena.ofShared())
+        try (Arena arena = spec.hostArena())
         {
             final List<MemorySegment> regions = DemoDecode.regions(arena, spec);
             final BlockPool pool = c.createBlockPool(spec.layout(), regions);
@@ -56,6 +56,12 @@ final class DemoPrefill
             final long fillNs = System.nanoTime() - fillStart;
             final PeerPool decode = attach.apply(pool);
             final String peer = decode.peer();
+            if (!spec.pull())
+            {
+                c.agent().connect(peer); // connections (and SHM's mappings) before the first request
+            }
+            out.println(DemoCommand.header(spec, c.agent().backendsReaching(peer), peer));
+            out.flush();
             c.sendMessage(peer, ("batch " + spec.requests() + " " + (spec.pull() ? "pull" : "push"))
                 .getBytes(StandardCharsets.UTF_8));
             int released = 0;

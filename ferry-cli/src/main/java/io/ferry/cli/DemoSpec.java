@@ -12,9 +12,16 @@ import java.util.Random;
  * @param requests requests in the batch.
  * @param pull     true: decode READs; false: prefill WRITEs with a notification per request.
  * @param timeout  the most any one step waits for the other worker.
+ * @param backends the workers' backends, in order of preference (SHM before TCP: same host first).
  */
-record DemoSpec(KvShape shape, int requests, boolean pull, java.time.Duration timeout)
+record DemoSpec(KvShape shape, int requests, boolean pull, java.time.Duration timeout, java.util.List<String> backends)
 {
+    /** @return where the KV lives: a ShmArena when SHM may carry it (peers map it once), else ordinary memory. */
+    java.lang.foreign.Arena hostArena()
+    {
+        return backends.contains("SHM") ? io.ferry.shm.ShmArena.open() : java.lang.foreign.Arena.ofShared();
+    }
+
     int blocksPerRequest()
     {
         return shape.blocks();

@@ -132,6 +132,11 @@ final class DoctorCommand implements Callable<Integer>
             final BackendInfo info = Agent.backendInfo(n);
             out.printf("  %-6s moves %s; %s%n", n, info.memoryKinds(), info.params().isEmpty() ? "no parameters" :
                 "parameters " + info.params());
+            if (null != info.limitations())
+            {
+                out.printf("  %-6s limited: %s%n", n, info.limitations());
+                warnings.add(n + ": " + info.limitations());
+            }
         }
         if (names.isEmpty())
         {

@@ -53,7 +53,8 @@ final class KvbenchCommand implements Callable<Integer>
     String mode;
 
     @Option(names = "--backend", defaultValue = "LOCAL",
-        description = "LOCAL, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA).")
+        description = "LOCAL, SHM, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM's KV lives " +
+            "in a ShmArena).")
     String backend;
 
     @Option(names = "--prefill-seg-type", defaultValue = "DRAM",
@@ -96,20 +97,20 @@ final class KvbenchCommand implements Callable<Integer>
             {
                 throw new IllegalArgumentException("--iterations must be positive");
             }
-            if (!"LOCAL".equals(backend) && !"TCP".equals(backend) && !"CUDA".equals(backend))
+            if (!java.util.List.of("LOCAL", "SHM", "TCP", "CUDA").contains(backend))
             {
-                throw new IllegalArgumentException("--backend must be LOCAL, TCP or CUDA, got '" + backend + "'");
+                throw new IllegalArgumentException("--backend must be LOCAL, SHM, TCP or CUDA, got '" + backend + "'");
             }
             final String seg = BenchMemory.problem(prefillSegType, decodeSegType);
             if (null != seg)
             {
                 throw new IllegalArgumentException(seg);
             }
-            if ("LOCAL".equals(backend) && (MemoryKind.VRAM == BenchMemory.kindOf(prefillSegType) ||
+            if (("LOCAL".equals(backend) || "SHM".equals(backend)) && (MemoryKind.VRAM == BenchMemory.kindOf(prefillSegType) ||
                 MemoryKind.VRAM == BenchMemory.kindOf(decodeSegType)))
             {
-                throw new IllegalArgumentException("the LOCAL backend moves DRAM only; use --backend CUDA or TCP " +
-                    "for VRAM");
+                throw new IllegalArgumentException("the " + backend + " backend moves DRAM only; use --backend CUDA " +
+                    "or TCP for VRAM");
             }
         }
         catch (final IllegalArgumentException ex)
@@ -154,7 +155,7 @@ final class KvbenchCommand implements Callable<Integer>
         final int blocks = s.blocks();
         final long desc = s.descriptorBytes();
         final long regionBytes = blocks * desc;
-        try (Arena arena = Arena.ofShared();
+        try (Arena arena = "SHM".equals(backend) ? io.ferry.shm.ShmArena.open() : Arena.ofShared();
             BenchMemory p = BenchMemory.allocate(BenchMemory.kindOf(prefillSegType), regions * regionBytes, arena);
             BenchMemory d = BenchMemory.allocate(BenchMemory.kindOf(decodeSegType), regions * regionBytes, arena);
             Agent prefill = Agent.create(CliAgents.config("kv-prefill", backend).build());

@@ -249,8 +249,10 @@ final class ShmBackend implements Backend
         }
         if (BY_SHARED_FILE == pub[0])
         {
-            return new ShmPeerRegion(p, region.address(), region.length(), region.accessKey(),
+            final ShmPeerRegion r = new ShmPeerRegion(p, region.address(), region.length(), region.accessKey(),
                 ShmPeerRegion.Reach.MAPPED, null);
+            p.sharedRegions.add(r);
+            return r;
         }
         if (null != p.crossMemoryRefusal)
         {
@@ -274,7 +276,23 @@ final class ShmBackend implements Backend
         {
             throw new FerryException(ErrorCode.NOT_FOUND, "SHM has no connection info of peer '" + peer + "'");
         }
-        ensureConnected(p);
+        final String lost = p.acquire();
+        if (null != lost)
+        {
+            throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "SHM lost peer '" + peer + "': " + lost);
+        }
+        try
+        {
+            ensureConnected(p);
+            for (final ShmPeerRegion r : p.sharedRegions)
+            {
+                p.ensureMapped(r, channel); // now rather than inside the first transfer
+            }
+        }
+        finally
+        {
+            p.release();
+        }
     }
 
     private void ensureConnected(final ShmPeer p)

@@ -27,6 +27,8 @@ final class ShmPeer
     /** Null when cross-memory attach reaches it, else why not. */
     final String crossMemoryRefusal;
     private final List<long[]> mappings = new ArrayList<>();
+    /** Its regions reached through their memory files, mapped on first use or at {@code connect}. */
+    final List<ShmPeerRegion> sharedRegions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private int users;
     private String lostReason;
     private boolean released;
