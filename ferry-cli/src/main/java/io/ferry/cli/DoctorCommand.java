@@ -171,13 +171,13 @@ final class DoctorCommand implements Callable<Integer>
 
     private void selfTest(final PrintWriter out)
     {
-        for (final String backend : List.of("LOCAL", "TCP"))
+        for (final String backend : List.of("LOCAL", "SHM", "TCP"))
         {
             if (!Agent.availableBackends().contains(backend))
             {
                 continue;
             }
-            try (Arena arena = Arena.ofShared();
+            try (Arena arena = "SHM".equals(backend) ? io.ferry.shm.ShmArena.open() : Arena.ofShared();
                 Agent a = Agent.create(config("doctor-a", backend));
                 Agent b = Agent.create(config("doctor-b", backend)))
             {

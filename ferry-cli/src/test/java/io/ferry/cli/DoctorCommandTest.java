@@ -20,8 +20,9 @@ class DoctorCommandTest
     {
         final CliRun r = CliRun.of("doctor");
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).contains("backends      [LOCAL, TCP]")
+        assertThat(r.out()).contains("backends      [LOCAL, SHM, TCP]")
             .contains("self-test     LOCAL: 1 MiB WRITE + notification between two agents ok")
+            .contains("self-test     SHM: 1 MiB WRITE + notification between two agents ok")
             .contains("self-test     TCP: 1 MiB WRITE + notification between two agents ok")
             .contains("ok: ferry can run here");
     }

@@ -38,7 +38,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class CudaBackend implements Backend
 {
-    private static final String INFO_PREFIX = "ferry-cuda/1 ";
+    private static final String INFO_PREFIX = "ferry-cuda/2 ";
     private static final int PUBLIC_DATA = CudaDriver.IPC_HANDLE_BYTES + 8 + 4;
     private static final int HOST_ALREADY_REGISTERED = 712;
     private static final long IDLE_SPIN_NS = 2_000_000L;
@@ -53,8 +53,8 @@ final class CudaBackend implements Backend
     private final boolean pinHost;
     private final Contexts contexts;
     private final IpcMappings mappings;
-    private final NotifyChannel notify;
-    private final String bootId;
+    private final io.ferry.samehost.SameHostChannel notify;
+    private final io.ferry.samehost.HostIdentity identity = io.ferry.samehost.HostIdentity.current();
     private final Map<String, String> peerPaths = new ConcurrentHashMap<>();
     private final Set<String> samePeers = ConcurrentHashMap.newKeySet();
     private final Map<String, List<CudaPeerRegion>> peerRegions = new ConcurrentHashMap<>();
@@ -70,45 +70,25 @@ final class CudaBackend implements Backend
     private volatile boolean batchCopies;
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    CudaBackend(final BackendContext context, final CudaDriver driver, final boolean pinHost, final String notifyDir)
+    CudaBackend(final BackendContext context, final CudaDriver driver, final boolean pinHost, final byte[] secret)
     {
         this.context = context;
         this.driver = driver;
         this.pinHost = pinHost;
         this.contexts = new Contexts(driver);
         this.mappings = new IpcMappings(driver, contexts);
-        this.bootId = bootId();
         this.batchCopies = driver.hasBatchCopies() && !"false".equals(System.getProperty("ferry.cuda.batch"));
-        try
-        {
-            this.notify = new NotifyChannel(context, notifyDir);
-        }
-        catch (final IOException ex)
-        {
-            throw new FerryException(ErrorCode.BACKEND, "CUDA cannot listen for notifications in " + notifyDir + ": " +
-                ex.getMessage(), ex);
-        }
+        this.notify = new io.ferry.samehost.SameHostChannel(context.agentName(), secret, new ChannelListener(),
+            context.defaultTimeout().toMillis(), 256, "cuda");
         eventPools = new ArrayDeque[contexts.deviceCount()];
         for (int d = 0; d < eventPools.length; d++)
         {
             eventPools[d] = new ArrayDeque<>();
         }
-        IN_PROCESS.put(notify.path(), this);
+        IN_PROCESS.put(notify.address(), this);
         progress = new Thread(this::runProgress, "ferry-cuda-progress-" + context.agentName());
         progress.setDaemon(true);
         progress.start();
-    }
-
-    private static String bootId()
-    {
-        try
-        {
-            return Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim();
-        }
-        catch (final IOException ex)
-        {
-            return "unknown-" + ProcessHandle.current().pid();
-        }
     }
 
     public String name()
@@ -231,24 +211,34 @@ final class CudaBackend implements Backend
 
     public byte[] connectionInfo()
     {
-        return (INFO_PREFIX + bootId + " " + ProcessHandle.current().pid() + " " + notify.path())
+        return (INFO_PREFIX + identity.bootId() + " " + identity.netNamespace() + " " + identity.pidNamespace() + " " +
+            ProcessHandle.current().pid() + " " + notify.address())
             .getBytes(StandardCharsets.UTF_8);
     }
 
     public boolean loadRemoteConnectionInfo(final String peer, final byte[] info)
     {
         final String text = new String(info, StandardCharsets.UTF_8);
-        final String[] parts = text.startsWith(INFO_PREFIX) ? text.substring(INFO_PREFIX.length()).split(" ", 3) :
+        final String[] parts = text.startsWith(INFO_PREFIX) ? text.substring(INFO_PREFIX.length()).split(" ") :
             new String[0];
-        if (3 != parts.length || !parts[1].matches("\\d+"))
+        final io.ferry.samehost.HostIdentity other;
+        try
+        {
+            if (5 != parts.length || !parts[3].matches("\\d{1,10}"))
+            {
+                throw new IllegalArgumentException("expected 5 words");
+            }
+            other = new io.ferry.samehost.HostIdentity(parts[0], parts[1], parts[2]);
+        }
+        catch (final IllegalArgumentException ex)
         {
             throw new FerryException(ErrorCode.MISMATCH, "CUDA connection info of peer '" + peer + "' is malformed");
         }
-        if (!bootId.equals(parts[0]))
+        if (null != identity.unreachableReason(other))
         {
-            return false; // another host: CUDA IPC cannot reach it
+            return false; // another host (or network namespace): CUDA IPC and the channel cannot reach it
         }
-        if (Long.parseLong(parts[1]) == ProcessHandle.current().pid())
+        if (identity.samePidNamespace(other) && Long.parseLong(parts[3]) == ProcessHandle.current().pid())
         {
             samePeers.add(peer); // this process: its device pointers are valid here as they are
         }
@@ -256,7 +246,7 @@ final class CudaBackend implements Backend
         {
             samePeers.remove(peer);
         }
-        peerPaths.put(peer, parts[2]);
+        peerPaths.put(peer, parts[4]);
         return true;
     }
 
@@ -306,10 +296,13 @@ final class CudaBackend implements Backend
     public void connect(final String peer)
     {
         final String path = peerPaths.get(peer);
-        if (null == path || !Files.exists(Path.of(path)))
+        if (null == path)
         {
-            throw new FerryException(ErrorCode.REMOTE_DISCONNECT, "CUDA peer '" + peer + "' is not listening" +
-                (null == path ? "" : " at " + path));
+            throw new FerryException(ErrorCode.NOT_FOUND, "CUDA has no connection info of peer '" + peer + "'");
+        }
+        if (!IN_PROCESS.containsKey(path))
+        {
+            notify.connect(peer, path);
         }
     }
 
@@ -584,7 +577,7 @@ final class CudaBackend implements Backend
             {
                 try
                 {
-                    notify.send(r.peer, path, NotifyChannel.FAILURE, ex.getMessage(), r.notification);
+                    notify.notifyFailure(r.peer, path, r.notification, ex.getMessage());
                 }
                 catch (final FerryException ignored)
                 {
@@ -743,7 +736,7 @@ final class CudaBackend implements Backend
         }
         try
         {
-            notify.send(peer, path, NotifyChannel.DATA, null, payload);
+            notify.notify(peer, path, payload);
         }
         catch (final FerryException ex)
         {
@@ -762,7 +755,7 @@ final class CudaBackend implements Backend
             return;
         }
         closed = true;
-        IN_PROCESS.remove(notify.path(), this);
+        IN_PROCESS.remove(notify.address(), this);
         LockSupport.unpark(progress);
         try
         {
@@ -815,5 +808,32 @@ final class CudaBackend implements Backend
     public String toString()
     {
         return "CudaBackend{" + context.agentName() + "}";
+    }
+
+    /** What arrives on the same-host channel. */
+    private final class ChannelListener implements io.ferry.samehost.SameHostChannel.Listener
+    {
+        public void notification(final String sender, final byte[] payload)
+        {
+            context.deliverNotification(sender, payload);
+        }
+
+        public void failureNotification(final String sender, final byte[] payload, final String reason)
+        {
+            context.deliverFailureNotification(sender, payload, reason);
+        }
+
+        public void initiatorLost(final String sender, final String reason)
+        {
+            context.peerConnectionsLost(sender, reason);
+        }
+
+        public void targetLost(final String peer, final String reason)
+        {
+            if (peerPaths.containsKey(peer))
+            {
+                context.peerDisconnected(peer, "CUDA: " + reason);
+            }
+        }
     }
 }

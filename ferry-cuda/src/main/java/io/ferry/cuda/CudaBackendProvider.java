@@ -15,8 +15,9 @@ import java.util.Set;
  * <p>
  * Parameters: {@code pin_host} (default true: host regions registered with CUDA are pinned with
  * {@code cuMemHostRegister}, so copies to and from them run at full speed and asynchronously) and
- * {@code notify_dir} (where the Unix domain socket for notifications from same-host peers is made; default the
- * JVM's temporary directory).
+ * {@code auth_secret} (the secret same-host peers prove on the notification channel; the agent's
+ * {@code authSecret} fills it). Notifications travel over the same-host channel SHM uses
+ * ({@link io.ferry.samehost.SameHostChannel}).
  */
 public final class CudaBackendProvider implements BackendProvider
 {
@@ -45,7 +46,7 @@ public final class CudaBackendProvider implements BackendProvider
     {
         final Map<String, String> p = new LinkedHashMap<>();
         p.put("pin_host", "true");
-        p.put("notify_dir", System.getProperty("java.io.tmpdir"));
+        p.put("auth_secret", "");
         return p;
     }
 
@@ -64,7 +65,8 @@ public final class CudaBackendProvider implements BackendProvider
 
     public Backend create(final BackendContext context, final Map<String, String> params)
     {
+        final String secret = params.getOrDefault("auth_secret", "");
         return new CudaBackend(context, CudaDriver.load(), Boolean.parseBoolean(params.get("pin_host")),
-            params.get("notify_dir"));
+            secret.isEmpty() ? null : secret.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }
