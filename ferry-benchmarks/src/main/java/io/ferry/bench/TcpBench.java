@@ -127,8 +127,8 @@ public final class TcpBench
                 final Transfer[] pair = descriptorCases(agent, local, remote, peer);
                 for (int round = 0; round < 3; round++)
                 {
-                    final double o = rate(pair[0]);
-                    final double m = rate(pair[1]);
+                    final double o = Rates.rate(pair[0]);
+                    final double m = Rates.rate(pair[1]);
                     System.out.printf(Locale.ROOT, "one %.3f many %.3f ratio %.3f%n", o, m, m / o);
                 }
                 return;
@@ -180,13 +180,13 @@ public final class TcpBench
             final List<Double> manyRate = new ArrayList<>();
             for (int round = 0; round < 5; round++)
             {
-                oneRate.add(rate(one));
-                manyRate.add(rate(many));
+                oneRate.add(Rates.rate(one));
+                manyRate.add(Rates.rate(many));
             }
             System.out.printf(Locale.ROOT, "{\"kind\":\"descriptors\",\"case\":\"WRITE 1 x 80 MiB\",\"GBps\":%.3f}%n",
-                median(oneRate));
+                Rates.median(oneRate));
             System.out.printf(Locale.ROOT,
-                "{\"kind\":\"descriptors\",\"case\":\"WRITE 20480 x 4 KiB\",\"GBps\":%.3f}%n", median(manyRate));
+                "{\"kind\":\"descriptors\",\"case\":\"WRITE 20480 x 4 KiB\",\"GBps\":%.3f}%n", Rates.median(manyRate));
         }
         finally
         {
@@ -230,60 +230,6 @@ public final class TcpBench
 
     private static void bandwidth(final String name, final Transfer... ts)
     {
-        System.out.printf(Locale.ROOT, "{\"kind\":\"bandwidth\",\"case\":\"%s\",\"GBps\":%.3f}%n", name, rate(ts));
-    }
-
-    /**
-     * Bytes per second / 1e9 over repeated posts: warm-up for a second (both JVMs compile the path), then at least
-     * two seconds and five completions of measurement. With several transfers, all are posted at once and each is
-     * posted again as soon as it completes (in turn), so that as many are always in flight; those still in flight at
-     * the end are not counted.
-     */
-    private static double rate(final Transfer... ts)
-    {
-        final long warmEnd = System.nanoTime() + 1_000_000_000L;
-        while (System.nanoTime() - warmEnd < 0)
-        {
-            for (final Transfer t : ts)
-            {
-                t.post();
-            }
-            for (final Transfer t : ts)
-            {
-                t.await(Duration.ofSeconds(60));
-            }
-        }
-        long completions = 0;
-        long bytes = 0;
-        final long start = System.nanoTime();
-        long now;
-        for (final Transfer t : ts)
-        {
-            t.post();
-        }
-        for (int k = 0; ; k = (k + 1) % ts.length)
-        {
-            ts[k].await(Duration.ofSeconds(60));
-            completions++;
-            bytes += ts[k].totalBytes();
-            now = System.nanoTime();
-            if (completions >= 5 && now - start >= 2_000_000_000L)
-            {
-                break;
-            }
-            ts[k].post();
-        }
-        for (final Transfer t : ts)
-        {
-            t.await(Duration.ofSeconds(60));
-        }
-        return bytes / ((now - start) / 1e9) / 1e9;
-    }
-
-    private static double median(final List<Double> values)
-    {
-        final List<Double> sorted = new ArrayList<>(values);
-        sorted.sort(null);
-        return sorted.get(sorted.size() / 2);
+        System.out.printf(Locale.ROOT, "{\"kind\":\"bandwidth\",\"case\":\"%s\",\"GBps\":%.3f}%n", name, Rates.rate(ts));
     }
 }

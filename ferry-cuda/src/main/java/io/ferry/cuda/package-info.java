@@ -4,7 +4,7 @@
  * asynchronously on a stream per device with an event per post, completions observed by one progress thread; and it
  * reaches another process's VRAM on the same host through CUDA IPC memory handles published in the region's
  * metadata, so a peer READs or WRITEs it directly (pull as fast as push). Notifications to such peers travel over a
- * Unix domain socket ({@link io.ferry.cuda.NotifyChannel}). Where there is no driver or no GPU the backend reports
+ * the same-host channel SHM uses ({@link io.ferry.samehost.SameHostChannel}), authenticated both ways. Where there is no driver or no GPU the backend reports
  * itself unavailable with the reason, and agents simply do not create it.
  */
 package io.ferry.cuda;

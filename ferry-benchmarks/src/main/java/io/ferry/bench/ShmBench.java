@@ -1,0 +1,220 @@
+package io.ferry.bench;
+
+import io.ferry.Agent;
+import io.ferry.AgentConfig;
+import io.ferry.DescList;
+import io.ferry.MemoryKind;
+import io.ferry.Region;
+import io.ferry.Transfer;
+import io.ferry.TransferOp;
+import io.ferry.TransferOptions;
+import io.ferry.metadata.MetadataCodec;
+import io.ferry.shm.ShmArena;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Same-host benchmark in two processes: {@code ShmBench run MEMORY [key=value SHM params]} starts a target JVM,
+ * then measures WRITE and READ bandwidth at 32 KiB, 1 MiB and 64 MiB, 64 B WRITE latency (post to DONE), 4,096
+ * scattered 32 KiB descriptors in one request against one 128 MiB descriptor, and, as the anchor the copies cannot
+ * beat, a single-thread {@code MemorySegment.copy} of each size in this process. MEMORY is {@code shm} (both sides
+ * allocate from a ShmArena: the initiator maps the target's memory file and copies) or {@code plain} (ordinary
+ * memory: cross-memory attach). Prints one JSON object per measurement.
+ */
+public final class ShmBench
+{
+    private static final long REGION = 256L << 20;
+    private static final long[] SIZES = {32L << 10, 1L << 20, 64L << 20};
+
+    private ShmBench()
+    {
+    }
+
+    /**
+     * @param args {@code run MEMORY [params]} or {@code target METADATA_FILE MEMORY [params]}.
+     * @throws Exception on failure.
+     */
+    public static void main(final String[] args) throws Exception
+    {
+        final boolean target = "target".equals(args[0]);
+        final String memory = target ? args[2] : args[1];
+        final Map<String, String> params = new HashMap<>();
+        for (int i = target ? 3 : 2; i < args.length; i++)
+        {
+            final int eq = args[i].indexOf('=');
+            params.put(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        if (target)
+        {
+            target(Path.of(args[1]), memory, params);
+        }
+        else
+        {
+            run(memory, params, args);
+        }
+    }
+
+    private static Arena arena(final String memory)
+    {
+        return "shm".equals(memory) ? ShmArena.open() : Arena.ofShared();
+    }
+
+    private static void target(final Path md, final String memory, final Map<String, String> params) throws Exception
+    {
+        try (Arena arena = arena(memory);
+            Agent agent = Agent.create(AgentConfig.builder("shm-bench-target").backend("SHM", params).build()))
+        {
+            final MemorySegment mem = arena.allocate(REGION, 4096);
+            mem.fill((byte)1);
+            agent.register(MemoryKind.DRAM, List.of(Region.of(mem)));
+            Files.write(md, agent.localMetadata());
+            System.out.println("READY");
+            System.out.flush();
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        }
+    }
+
+    private static void run(final String memory, final Map<String, String> params, final String[] args)
+        throws Exception
+    {
+        final Path md = Files.createTempFile("ferry-shm-bench", ".md");
+        final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+            "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
+            ShmBench.class.getName(), "target", md.toString(), memory));
+        cmd.addAll(Arrays.asList(args).subList(2, args.length));
+        final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (Arena arena = arena(memory);
+            Agent agent = Agent.create(AgentConfig.builder("shm-bench-initiator").backend("SHM", params).build()))
+        {
+            final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8));
+            String line;
+            while (null != (line = out.readLine()) && !"READY".equals(line))
+            {
+                System.err.println("target: " + line);
+            }
+            if (null == line)
+            {
+                throw new IllegalStateException("target did not start");
+            }
+            final String peer = agent.loadRemoteMetadata(Files.readAllBytes(md));
+            final long remote = MetadataCodec.decode(Files.readAllBytes(md)).regions().getFirst().address();
+            final MemorySegment local = arena.allocate(REGION, 4096);
+            local.fill((byte)2);
+            agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
+            agent.connect(peer);
+            final String tag = "shm".equals(memory) ? "mapped" : "cma";
+
+            for (final long size : SIZES)
+            {
+                print("memcpy", "copy " + label(size), copyRate(local, size));
+            }
+            for (final TransferOp op : TransferOp.values())
+            {
+                for (final long size : SIZES)
+                {
+                    print(tag, op + " " + label(size), Rates.rate(agent.createTransfer(op, DescList.dram(
+                        local.asSlice(0, size)), DescList.builder(MemoryKind.DRAM).add(remote, size).build(), peer,
+                        TransferOptions.NONE)));
+                }
+            }
+            for (final TransferOp op : TransferOp.values())
+            {
+                final Transfer one = agent.createTransfer(op, DescList.dram(local.asSlice(0, 128L << 20)),
+                    DescList.builder(MemoryKind.DRAM).add(remote, 128L << 20).build(), peer, TransferOptions.NONE);
+                final int n = 4096;
+                final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
+                final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
+                for (int i = 0; i < n; i++)
+                {
+                    lb.add(local.address() + (long)i * (32 << 10), 32 << 10);
+                    rb.add(remote + (long)(n - 1 - i) * (32 << 10), 32 << 10); // scattered: no two spans merge
+                }
+                final Transfer many = agent.createTransfer(op, lb.build(), rb.build(), peer, TransferOptions.NONE);
+                final List<Double> oneRate = new ArrayList<>();
+                final List<Double> manyRate = new ArrayList<>();
+                for (int round = 0; round < 3; round++)
+                {
+                    oneRate.add(Rates.rate(one));
+                    manyRate.add(Rates.rate(many));
+                }
+                print(tag, op + " 1 x 128 MiB", Rates.median(oneRate));
+                print(tag, op + " 4096 x 32 KiB", Rates.median(manyRate));
+            }
+            final Transfer small = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 64)),
+                DescList.builder(MemoryKind.DRAM).add(remote, 64).build(), peer, TransferOptions.NONE);
+            final int n = 200_000;
+            final long warmEnd = System.nanoTime() + 2_000_000_000L;
+            while (System.nanoTime() - warmEnd < 0)
+            {
+                small.post();
+                small.await(Duration.ofSeconds(10));
+            }
+            final long[] lat = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                final long start = System.nanoTime();
+                small.post();
+                small.await(Duration.ofSeconds(10));
+                lat[i] = System.nanoTime() - start;
+            }
+            Arrays.sort(lat);
+            System.out.printf(Locale.ROOT, "{\"kind\":\"latency\",\"mechanism\":\"%s\",\"case\":\"WRITE 64 B\"," +
+                "\"p50_us\":%.3f,\"p99_us\":%.3f}%n", tag, lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
+        }
+        finally
+        {
+            child.getOutputStream().close();
+            child.waitFor();
+            Files.deleteIfExists(md);
+        }
+    }
+
+    private static String label(final long size)
+    {
+        return size >= 1 << 20 ? (size >> 20) + " MiB" : (size >> 10) + " KiB";
+    }
+
+    private static void print(final String mechanism, final String name, final double gbps)
+    {
+        System.out.printf(Locale.ROOT, "{\"kind\":\"bandwidth\",\"mechanism\":\"%s\",\"case\":\"%s\",\"GBps\":%.3f}%n",
+            mechanism, name, gbps);
+        System.out.flush();
+    }
+
+    /** @return GB/s of one thread copying {@code size} bytes between two halves of the region, for two seconds. */
+    private static double copyRate(final MemorySegment region, final long size)
+    {
+        final MemorySegment src = region.asSlice(0, size);
+        final MemorySegment dst = region.asSlice(REGION / 2, size);
+        final long warmEnd = System.nanoTime() + 500_000_000L;
+        while (System.nanoTime() - warmEnd < 0)
+        {
+            MemorySegment.copy(src, 0, dst, 0, size);
+        }
+        long bytes = 0;
+        final long start = System.nanoTime();
+        long now;
+        do
+        {
+            MemorySegment.copy(src, 0, dst, 0, size);
+            bytes += size;
+            now = System.nanoTime();
+        }
+        while (now - start < 2_000_000_000L);
+        return bytes / ((now - start) / 1e9) / 1e9;
+    }
+}
