@@ -278,7 +278,8 @@ public final class Transfer implements AutoCloseable
         final long start = postStartNs;
         final long postEnd = 0 == postEndNs ? completeNs : postEndNs;
         return new TransferTelemetry(agent.instantOf(start), Duration.ofNanos(Math.max(0, postEnd - start)),
-            Duration.ofNanos(Math.max(0, completeNs - start)), totalBytes, descriptorCount);
+            Duration.ofNanos(Math.max(0, completeNs - start)), totalBytes, descriptorCount,
+            null == request ? null : request.route());
     }
 
     /**

@@ -21,8 +21,13 @@ class BenchRolesTest
 {
     private static ChildCli target(final String... args) throws Exception
     {
-        final List<String> all = new ArrayList<>(List.of("bench", "--role", "target", "--backend", "TCP", "--timeout",
-            "60"));
+        return backendTarget("TCP", args);
+    }
+
+    private static ChildCli backendTarget(final String backend, final String... args) throws Exception
+    {
+        final List<String> all = new ArrayList<>(List.of("bench", "--role", "target", "--backend", backend,
+            "--timeout", "60"));
         all.addAll(List.of(args));
         return new ChildCli(all.toArray(new String[0]));
     }
@@ -43,6 +48,27 @@ class BenchRolesTest
                 assertThat(r.out().lines().filter(l -> l.endsWith(" ok"))).hasSize(6);
                 assertThat(target.finish()).isZero();
                 assertThat(target.lines).anyMatch(l -> l.contains("bench-initiator finished after"));
+            }
+        }
+    }
+
+    @Test
+    void shmAcrossTwoProcessesThroughSharedFilesAndCrossMemoryAttach() throws Exception
+    {
+        for (final String memory : new String[] {"--shm-arena", "--no-shm-arena"})
+        {
+            for (final String op : new String[] {"WRITE", "READ"})
+            {
+                try (ChildCli target = backendTarget("SHM", memory, "--max-block-size", "1048576", "--max-batch-size", "8"))
+                {
+                    final CliRun r = CliRun.of("bench", "--role", "initiator", "--backend", "SHM", memory,
+                        "--target", "127.0.0.1:" + target.port, "--op-type", op, "--start-block-size", "4096",
+                        "--max-block-size", "1048576", "--start-batch-size", "1", "--max-batch-size", "8",
+                        "--num-iter", "20", "--warmup-iter", "2", "--check-consistency");
+                    assertThat(r.exit()).as(r.out() + r.err()).isZero();
+                    assertThat(r.out().lines().filter(l -> l.endsWith(" ok"))).as(r.out()).hasSize(24);
+                    assertThat(target.finish()).isZero();
+                }
             }
         }
     }

@@ -18,7 +18,9 @@ class DemoCommandTest
     {
         final CliRun r = CliRun.of("demo", "--requests", "3", "--tokens", "100");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).contains("decode-0 pulled (READ) 3 requests of llama-3.1-8b KV from prefill-0")
+        assertThat(r.out().lines().findFirst().orElseThrow()).startsWith("ferry demo: prefill-0 -> decode-0, 3 " +
+            "requests x 100 tokens").endsWith("mode pull, over SHM (both workers on this host)");
+        assertThat(r.out()).contains("decode-0 pulled (READ) 3 requests of llama-3.1-8b KV from prefill-0 over SHM")
             .contains("7 blocks of 32.0 KiB").contains("3 released by the decoder, 0 expired")
             .contains("verify   every byte of every block: OK").contains("at 100 Gb/s line rate: 262 ms")
             .doesNotContain("MISMATCH");
@@ -32,8 +34,18 @@ class DemoCommandTest
             "deepseek-v3");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("decode-0 was pushed (WRITE + notification) 2 requests of deepseek-v3")
+            .contains("mode push, over SHM (both workers on this host)")
             .contains("pushed every request into the blocks the decoder named")
             .contains("verify   every byte of every block: OK");
+    }
+
+    @Test
+    void tcpAloneIsNamedAsTheReason()
+    {
+        final CliRun r = CliRun.of("demo", "--requests", "2", "--tokens", "32", "--backends", "TCP");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out().lines().findFirst().orElseThrow()).endsWith("over TCP (--backends TCP)");
+        assertThat(r.out()).contains("from prefill-0 over TCP").contains("verify   every byte of every block: OK");
     }
 
     @Test

@@ -4,6 +4,8 @@ import io.ferry.ErrorCode;
 import io.ferry.FerryException;
 import io.ferry.internal.Hmac;
 import io.ferry.internal.LogThrottle;
+import io.ferry.internal.Posix;
+import io.ferry.internal.SystemCallException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

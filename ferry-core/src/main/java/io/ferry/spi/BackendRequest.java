@@ -6,4 +6,12 @@ package io.ferry.spi;
  */
 public interface BackendRequest
 {
+    /**
+     * @return how the backend moves this request's bytes, for {@link io.ferry.TransferTelemetry#route()} (the FILE
+     * backend: "io_uring, O_DIRECT"), or null when there is nothing to say.
+     */
+    default String route()
+    {
+        return null;
+    }
 }

@@ -2,6 +2,8 @@ package io.ferry.samehost;
 
 import io.ferry.ErrorCode;
 import io.ferry.FerryException;
+import io.ferry.internal.Posix;
+import io.ferry.internal.SystemCallException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -198,6 +200,48 @@ class SameHostChannelTest
             }
             expectError(ErrorCode.INVALID_PARAM, () -> channel("c", null, new Recorder()).notify("a", ca.address(),
                 new byte[SameHostChannel.MAX_NOTIFICATION + 1]));
+        }
+    }
+
+    @Test
+    void randomBytesFromStrangersNeverHurtTheListener() throws Exception
+    {
+        final Recorder a = new Recorder();
+        final java.util.SplittableRandom random = new java.util.SplittableRandom(2026);
+        try (SameHostChannel ca = new SameHostChannel("a", "s3cret".getBytes(StandardCharsets.UTF_8), a, 2_000, 256,
+            "test"))
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                final int raw = Posix.unixSocket();
+                try
+                {
+                    Posix.connect(raw, ca.address());
+                    final byte[] junk = new byte[random.nextInt(1, 300)];
+                    random.nextBytes(junk);
+                    if (0 == i % 2)
+                    {
+                        junk[0] = 1; // a HELLO type with a random length and body
+                        junk[1] = 1;
+                    }
+                    Posix.sendAll(raw, junk, -1);
+                }
+                catch (final SystemCallException ex)
+                {
+                    // the listener closed on us first: fine
+                }
+                finally
+                {
+                    Posix.close(raw);
+                }
+            }
+            try (SameHostChannel cb = channel("b", "s3cret", new Recorder()))
+            {
+                cb.notify("a", ca.address(), new byte[]{'y'});
+                assertThat(a.got.poll(10, TimeUnit.SECONDS)).isEqualTo("b:y");
+            }
+            assertThat(a.got).isEmpty();
+            assertThat(a.initiatorsLost).doesNotContain("a");
         }
     }
 }

@@ -1,6 +1,6 @@
 package io.ferry.shm;
 
-import io.ferry.samehost.Posix;
+import io.ferry.internal.Posix;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

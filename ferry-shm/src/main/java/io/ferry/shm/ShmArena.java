@@ -2,8 +2,8 @@ package io.ferry.shm;
 
 import io.ferry.ErrorCode;
 import io.ferry.FerryException;
-import io.ferry.samehost.Posix;
-import io.ferry.samehost.SystemCallException;
+import io.ferry.internal.Posix;
+import io.ferry.internal.SystemCallException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

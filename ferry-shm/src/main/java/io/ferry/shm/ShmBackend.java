@@ -6,7 +6,7 @@ import io.ferry.MemoryKind;
 import io.ferry.TransferOp;
 import io.ferry.internal.LogThrottle;
 import io.ferry.samehost.HostIdentity;
-import io.ferry.samehost.Posix;
+import io.ferry.internal.Posix;
 import io.ferry.samehost.SameHostChannel;
 import io.ferry.spi.Backend;
 import io.ferry.spi.BackendContext;
@@ -80,6 +80,7 @@ final class ShmBackend implements Backend
                 t.setDaemon(true);
                 return t;
             });
+        ((ThreadPoolExecutor)copyThreads).prestartAllCoreThreads(); // not inside the first large transfer
         IN_PROCESS.put(channel.address(), this);
     }
 

@@ -1,7 +1,7 @@
 package io.ferry.shm;
 
 import io.ferry.MemoryKind;
-import io.ferry.samehost.Posix;
+import io.ferry.internal.Posix;
 import io.ferry.spi.Backend;
 import io.ferry.spi.BackendContext;
 import io.ferry.spi.BackendProvider;

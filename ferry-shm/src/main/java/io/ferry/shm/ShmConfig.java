@@ -23,7 +23,7 @@ record ShmConfig(byte[] authSecret, int copyThreads, long parallelBytes, long ti
         final Map<String, String> m = new LinkedHashMap<>();
         m.put("auth_secret", "");
         m.put("copy_threads", String.valueOf(Math.min(4, Runtime.getRuntime().availableProcessors())));
-        m.put("parallel_bytes", String.valueOf(1 << 20));
+        m.put("parallel_bytes", String.valueOf(8 << 20));
         m.put("timeout_ms", "10000");
         m.put("max_connections", "256");
         return m;

@@ -2,7 +2,7 @@ package io.ferry.shm;
 
 import io.ferry.ErrorCode;
 import io.ferry.FerryException;
-import io.ferry.samehost.Posix;
+import io.ferry.internal.Posix;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;

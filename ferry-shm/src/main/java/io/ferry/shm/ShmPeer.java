@@ -2,9 +2,9 @@ package io.ferry.shm;
 
 import io.ferry.ErrorCode;
 import io.ferry.FerryException;
-import io.ferry.samehost.Posix;
+import io.ferry.internal.Posix;
 import io.ferry.samehost.SameHostChannel;
-import io.ferry.samehost.SystemCallException;
+import io.ferry.internal.SystemCallException;
 
 import java.util.ArrayList;
 import java.util.List;

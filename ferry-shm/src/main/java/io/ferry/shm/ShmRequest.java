@@ -2,7 +2,7 @@ package io.ferry.shm;
 
 import io.ferry.FerryException;
 import io.ferry.TransferOp;
-import io.ferry.samehost.Posix;
+import io.ferry.internal.Posix;
 import io.ferry.spi.BackendRequest;
 import io.ferry.spi.ResolvedDescs;
 import io.ferry.spi.TransferSink;

@@ -25,7 +25,7 @@ import java.util.zip.CRC32C;
  * ("shm" for a ShmArena, "plain" for an ordinary arena), backends ("SHM" or "SHM,TCP"), then SHM parameters as
  * key=value. It registers one region, writes its metadata to the file, prints READY, then obeys one command per
  * stdin line: {@code fill SEED}, {@code crc OFFSET LENGTH}, {@code load FILE}, {@code notif TIMEOUT_MS},
- * {@code exit}.
+ * {@code free} (closes the arena, the region still registered), {@code exit}.
  */
 public final class ShmPeerMain
 {
@@ -37,6 +37,7 @@ public final class ShmPeerMain
      * @param args see the class comment.
      * @throws Exception on any failure (the test sees the process die).
      */
+    @SuppressWarnings("try") // "free" closes the arena early on purpose
     public static void main(final String[] args) throws Exception
     {
         final Map<String, String> params = new HashMap<>();
@@ -74,8 +75,10 @@ public final class ShmPeerMain
                     case "notif" ->
                     {
                         final Notification n = agent.awaitNotification(Duration.ofMillis(Long.parseLong(cmd[1])));
-                        System.out.println(n.sender() + " " + n.payloadAsString());
+                        System.out.println(n.sender() + " " + n.payloadAsString() + (n.isFailure() ? " FAILED " +
+                            n.failureReason() : ""));
                     }
+                    case "free" -> arena.close(); // memory freed behind the agent's back, still registered
                     case "exit" ->
                     {
                         return;

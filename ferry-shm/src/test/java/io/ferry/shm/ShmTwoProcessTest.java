@@ -224,6 +224,30 @@ class ShmTwoProcessTest
     }
 
     @Test
+    void aCopyThatFailsTellsTheTargetWithAFailureNotification() throws Exception
+    {
+        try (Arena arena = Arena.ofShared(); Agent agent = shmAgent("parent");
+            ShmPeerProcess peer = new ShmPeerProcess(unique("child"), 64L << 20, dir, "plain"))
+        {
+            final MemorySegment local = arena.allocate(64L << 20, 4096);
+            agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
+            final String name = exchange(agent, peer);
+            final long base = remoteBase(agent, name);
+            peer.command("free", 30); // its memory is unmapped, its region still published
+            final Transfer t = agent.createTransfer(TransferOp.WRITE, DescList.dram(local), DescList.builder(
+                MemoryKind.DRAM).add(base, 64L << 20).build(), name, TransferOptions.notify(
+                "req-5".getBytes(StandardCharsets.UTF_8)));
+            t.post();
+            final FerryException ex = catchThrowableOfType(FerryException.class, () -> t.await(Duration.ofSeconds(20)));
+            assertThat(ex).isNotNull();
+            assertThat(ex.code()).isEqualTo(ErrorCode.BACKEND);
+            assertThat(ex.getMessage()).contains("process_vm_writev").contains(name);
+            assertThat(peer.command("notif 10000", 30).getFirst()).startsWith(agent.name() + " req-5 FAILED ")
+                .contains("no longer mapped");
+        }
+    }
+
+    @Test
     void anAgentWithAnotherSecretIsRefusedBothWays() throws Exception
     {
         try (Arena arena = Arena.ofShared(); Agent agent = shmAgent("parent", "auth_secret", "ours");

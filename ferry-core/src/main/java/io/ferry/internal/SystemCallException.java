@@ -1,7 +1,7 @@
-package io.ferry.samehost;
+package io.ferry.internal;
 
 /**
- * A system call of the same-host road failed.
+ * A Linux system call made through FFM failed.
  */
 public final class SystemCallException extends RuntimeException
 {

@@ -1,4 +1,4 @@
-package io.ferry.samehost;
+package io.ferry.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -11,7 +11,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The Linux system calls of the same-host road, through FFM: Unix domain sockets with {@code SCM_RIGHTS} and
+ * The Linux system calls of the same-host road and the FILE backend, through FFM: Unix domain sockets with {@code SCM_RIGHTS} and
  * {@code SO_PEERCRED}, {@code memfd_create} with seals, {@code mmap}, and cross-memory attach
  * ({@code process_vm_readv} / {@code process_vm_writev}). Each call returns its result or throws
  * {@link SystemCallException} with the errno; none retries by itself except on EINTR. Layouts are Linux x86-64 and
