@@ -45,9 +45,14 @@ import java.util.concurrent.Future;
 final class BenchCommand implements Callable<Integer>
 {
     @Option(names = "--backend", defaultValue = "LOCAL",
-        description = "LOCAL, SHM, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM and TCP " +
-            "between two processes with --role).")
+        description = "LOCAL, SHM, TCP, CUDA or FILE (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM and " +
+            "TCP between two processes with --role; FILE with --target-seg-type FILE --filepath PATH).")
     String backend;
+
+    @Option(names = "--filepath", paramLabel = "PATH",
+        description = "with --backend FILE: the file the target side is (made when missing; each thread has its " +
+            "own span of it).")
+    Path filepath;
 
     @Option(names = "--shm-arena", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = "with --backend SHM: DRAM from a ShmArena, which the peer maps once (default); " +
@@ -62,7 +67,7 @@ final class BenchCommand implements Callable<Integer>
     String initiatorSegType;
 
     @Option(names = "--target-seg-type", defaultValue = "DRAM",
-        description = "DRAM or VRAM (GPU 0; default ${DEFAULT-VALUE}).")
+        description = "DRAM, VRAM (GPU 0) or FILE (with --backend FILE) (default ${DEFAULT-VALUE}).")
     String targetSegType;
 
     @Option(names = "--start-block-size", defaultValue = "4096", description = "bytes (default ${DEFAULT-VALUE}).")
@@ -191,7 +196,7 @@ final class BenchCommand implements Callable<Integer>
         {
             case "target" -> runTarget();
             case "initiator" -> runInitiator();
-            default -> runBoth();
+            default -> "FILE".equals(backend) ? runFile() : runBoth();
         };
     }
 
@@ -239,6 +244,39 @@ final class BenchCommand implements Callable<Integer>
                 loaded.add(new Lane(l.initiator(), l.local(), peer, l.remoteBase(), l.remoteKind(), -1, l.target()));
             }
             return sweep(loaded, ts);
+        }
+    }
+
+    /**
+     * nixlbench's storage mode: one agent, its memory and its own file, READ = file to memory, WRITE = memory to
+     * file. Each thread's span of the file first holds the pattern READs are checked against.
+     */
+    private int runFile() throws Exception
+    {
+        final long regionBytes = maxBlock * maxBatch;
+        try (FerryMetrics metrics = new FerryMetrics();
+            Arena arena = Arena.ofShared();
+            Closer closer = new Closer())
+        {
+            final Agent agent = closer.add(Agent.create(config("bench-initiator", metrics, -1)));
+            metrics.watch(agent);
+            serveMetrics(metrics);
+            agent.register(MemoryKind.FILE, List.of(io.ferry.file.FileRegions.of(filepath, 0,
+                io.ferry.file.FileRegions.FileAccess.CREATE)));
+            final List<Lane> lanes = new ArrayList<>();
+            for (int t = 0; t < threads; t++)
+            {
+                final BenchMemory src = closer.add(BenchMemory.allocate(MemoryKind.DRAM, regionBytes, arena));
+                agent.register(src.kind(), List.of(src.region()));
+                KvPattern.fill(src.host(), t);
+                final Transfer fill = agent.createTransfer(TransferOp.WRITE, DescList.dram(src.host()),
+                    DescList.builder(MemoryKind.FILE).add(t * regionBytes, regionBytes, 0).build(), agent.name(),
+                    TransferOptions.NONE);
+                fill.post();
+                fill.await(Duration.ofSeconds(timeoutSeconds));
+                lanes.add(new Lane(agent, src, agent.name(), t * regionBytes, MemoryKind.FILE, t, null));
+            }
+            return sweep(lanes, List.of(agent));
         }
     }
 
@@ -596,9 +634,9 @@ final class BenchCommand implements Callable<Integer>
     private void validate()
     {
         final List<String> problems = new ArrayList<>();
-        if (!List.of("LOCAL", "SHM", "TCP", "CUDA").contains(backend))
+        if (!List.of("LOCAL", "SHM", "TCP", "CUDA", "FILE").contains(backend))
         {
-            problems.add("--backend must be LOCAL, SHM, TCP or CUDA, got '" + backend + "'");
+            problems.add("--backend must be LOCAL, SHM, TCP, CUDA or FILE, got '" + backend + "'");
         }
         else if ("SHM".equals(backend) && (MemoryKind.VRAM == BenchMemory.kindOf(initiatorSegType) ||
             MemoryKind.VRAM == BenchMemory.kindOf(targetSegType)))
@@ -609,7 +647,15 @@ final class BenchCommand implements Callable<Integer>
         {
             problems.add("--op-type must be READ or WRITE, got '" + opType + "'");
         }
-        final String segProblem = BenchMemory.problem(initiatorSegType, targetSegType);
+        final boolean file = "FILE".equals(backend) || "FILE".equalsIgnoreCase(targetSegType);
+        if (file && (!"FILE".equals(backend) || !"FILE".equalsIgnoreCase(targetSegType) || null == filepath ||
+            !"both".equals(role) || !"DRAM".equalsIgnoreCase(initiatorSegType)))
+        {
+            problems.add("storage runs as --backend FILE --target-seg-type FILE --filepath PATH, DRAM on the " +
+                "initiator side, in one process");
+        }
+        final String segProblem = file ? BenchMemory.problem(initiatorSegType) :
+            BenchMemory.problem(initiatorSegType, targetSegType);
         if (null != segProblem)
         {
             problems.add(segProblem);

@@ -206,6 +206,64 @@ final class DoctorCommand implements Callable<Integer>
                 failures.add(backend + " self-test failed: " + ex.getMessage());
             }
         }
+        if (Agent.availableBackends().contains("FILE"))
+        {
+            fileSelfTest(out);
+        }
+    }
+
+    /** FILE: 1 MiB written to a file in the temporary directory and read back; says which engine and mode ran. */
+    private void fileSelfTest(final PrintWriter out)
+    {
+        java.nio.file.Path file = null;
+        try (Arena arena = Arena.ofShared(); Agent a = Agent.create(config("doctor-file", "FILE")))
+        {
+            file = java.nio.file.Files.createTempFile("ferry-doctor", ".bin");
+            final MemorySegment src = arena.allocate(1 << 20, 4096);
+            final MemorySegment dst = arena.allocate(1 << 20, 4096);
+            src.fill((byte)0x3C);
+            a.register(MemoryKind.DRAM, List.of(Region.of(src), Region.of(dst)));
+            a.register(MemoryKind.FILE, List.of(io.ferry.file.FileRegions.of(file, 1,
+                io.ferry.file.FileRegions.FileAccess.READ_WRITE)));
+            final DescList onFile = DescList.builder(MemoryKind.FILE).add(0, 1 << 20, 1).build();
+            for (final TransferOp op : new TransferOp[] {TransferOp.WRITE, TransferOp.READ})
+            {
+                final Transfer t = a.createTransfer(op, DescList.dram(TransferOp.WRITE == op ? src : dst), onFile,
+                    a.name(), TransferOptions.NONE);
+                t.post();
+                t.await(Duration.ofSeconds(10));
+            }
+            final Transfer probe = a.createTransfer(TransferOp.READ, DescList.dram(dst), onFile, a.name(),
+                TransferOptions.NONE);
+            probe.post();
+            probe.await(Duration.ofSeconds(10));
+            final boolean same = -1 == MemorySegment.mismatch(src, 0, src.byteSize(), dst, 0, dst.byteSize());
+            out.printf(Locale.ROOT, "self-test     FILE: 1 MiB WRITE to a file and READ back %s (%s, in %s)%n",
+                same ? "ok" : "CORRUPTED", probe.telemetry().route(), file.getParent());
+            if (!same)
+            {
+                failures.add("FILE self-test read back other bytes than it wrote");
+            }
+        }
+        catch (final RuntimeException | java.io.IOException ex)
+        {
+            out.printf("self-test     FILE: failed: %s%n", ex.getMessage());
+            failures.add("FILE self-test failed: " + ex.getMessage());
+        }
+        finally
+        {
+            if (null != file)
+            {
+                try
+                {
+                    java.nio.file.Files.deleteIfExists(file);
+                }
+                catch (final java.io.IOException ex)
+                {
+                    // a temporary file left behind
+                }
+            }
+        }
     }
 
     private static AgentConfig config(final String name, final String backend)

@@ -72,6 +72,14 @@ final class KvbenchCommand implements Callable<Integer>
         description = "requests moved first and not timed (default ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--tier", paramLabel = "TIER",
+        description = "file: offload the request's KV to files in --dir and reload it (llm-d's fs layout for " +
+            "vLLM's offloading connector), instead of moving it between two agents.")
+    String tier;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "with --tier file: where the files go (removed after).")
+    java.nio.file.Path dir;
+
     @Option(names = "--dry-run", description = "print the sizes, move nothing.")
     boolean dryRun;
 
@@ -96,6 +104,11 @@ final class KvbenchCommand implements Callable<Integer>
             if (iterations < 1)
             {
                 throw new IllegalArgumentException("--iterations must be positive");
+            }
+            if (null != tier && (!"file".equals(tier) || null == dir || !"DRAM".equalsIgnoreCase(prefillSegType)))
+            {
+                throw new IllegalArgumentException("--tier file --dir DIR offloads DRAM KV to files (the only tier " +
+                    "so far), got --tier " + tier + (null == dir ? " without --dir" : ""));
             }
             if (!java.util.List.of("LOCAL", "SHM", "TCP", "CUDA").contains(backend))
             {
@@ -128,6 +141,18 @@ final class KvbenchCommand implements Callable<Integer>
             throw new CommandLine.ParameterException(spec.commandLine(), "one rank's KV (" +
                 DemoCommand.human(shape.bytesPerRank()) + ") is too large to hold twice in this process; use " +
                 "--dry-run, fewer --tokens or a larger --tp");
+        }
+        if (null != tier)
+        {
+            try
+            {
+                return KvFileTier.run(out, shape, dir, iterations, warmup);
+            }
+            catch (final java.io.IOException ex)
+            {
+                out.println("kvbench: " + ex.getMessage());
+                return 1;
+            }
         }
         return run(out, shape);
     }

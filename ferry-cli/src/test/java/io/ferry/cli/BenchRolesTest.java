@@ -66,11 +66,28 @@ class BenchRolesTest
                         "--max-block-size", "1048576", "--start-batch-size", "1", "--max-batch-size", "8",
                         "--num-iter", "20", "--warmup-iter", "2", "--check-consistency");
                     assertThat(r.exit()).as(r.out() + r.err()).isZero();
-                    assertThat(r.out().lines().filter(l -> l.endsWith(" ok"))).as(r.out()).hasSize(24);
+                    assertThat(r.out().lines().filter(l -> l.endsWith(" ok"))).as(r.out()).hasSize(9 * 4);
                     assertThat(target.finish()).isZero();
                 }
             }
         }
+    }
+
+    @Test
+    void storageModeWritesAndReadsItsOwnFileWithConsistencyChecks(@TempDir final Path dir)
+    {
+        for (final String op : new String[] {"WRITE", "READ"})
+        {
+            final CliRun r = CliRun.of("bench", "--backend", "FILE", "--target-seg-type", "FILE", "--filepath",
+                dir.resolve("bench.dat").toString(), "--op-type", op, "--start-block-size", "4096",
+                "--max-block-size", "1048576", "--max-batch-size", "4", "--num-threads", "2", "--num-iter", "10",
+                "--warmup-iter", "2", "--check-consistency");
+            assertThat(r.exit()).as(r.out() + r.err()).isZero();
+            assertThat(r.out().lines().filter(l -> l.endsWith(" ok"))).as(r.out()).hasSize(9 * 3);
+        }
+        final CliRun bad = CliRun.of("bench", "--backend", "FILE", "--target-seg-type", "FILE");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("--filepath PATH");
     }
 
     @Test

@@ -20,9 +20,10 @@ class DoctorCommandTest
     {
         final CliRun r = CliRun.of("doctor");
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).contains("backends      [LOCAL, SHM, TCP]")
+        assertThat(r.out()).contains("backends      [LOCAL, SHM, FILE, TCP]")
             .contains("self-test     LOCAL: 1 MiB WRITE + notification between two agents ok")
             .contains("self-test     SHM: 1 MiB WRITE + notification between two agents ok")
+            .contains("self-test     FILE: 1 MiB WRITE to a file and READ back ok (io_uring")
             .contains("self-test     TCP: 1 MiB WRITE + notification between two agents ok")
             .contains("ok: ferry can run here");
     }

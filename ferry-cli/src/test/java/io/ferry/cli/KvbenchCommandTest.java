@@ -63,6 +63,25 @@ class KvbenchCommandTest
     }
 
     @Test
+    void shmAndTheFileTierMoveAndVerifyEveryByte(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir)
+        throws Exception
+    {
+        final CliRun shm = CliRun.of("kvbench", "--model", "llama-3.1-8b", "--tokens", "256", "--iterations", "2",
+            "--backend", "SHM");
+        assertThat(shm.exit()).as(shm.err()).isZero();
+        assertThat(shm.out()).contains("over SHM").contains("verified");
+        final CliRun file = CliRun.of("kvbench", "--model", "llama-3.1-8b", "--tokens", "600", "--iterations", "2",
+            "--tier", "file", "--dir", dir.toString());
+        assertThat(file.exit()).as(file.out() + file.err()).isZero();
+        assertThat(file.out()).contains("3 files of 32.00 MiB (256 tokens each").contains("reload (READ)")
+            .contains("every byte verified");
+        try (java.util.stream.Stream<java.nio.file.Path> left = java.nio.file.Files.list(dir))
+        {
+            assertThat(left).as("files removed after the run").isEmpty();
+        }
+    }
+
+    @Test
     void badInputExitsTwoWithAMessage()
     {
         for (final String[] args : new String[][] {

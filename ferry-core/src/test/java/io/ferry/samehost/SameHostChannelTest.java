@@ -217,7 +217,7 @@ class SameHostChannelTest
                 try
                 {
                     Posix.connect(raw, ca.address());
-                    final byte[] junk = new byte[random.nextInt(1, 300)];
+                    final byte[] junk = new byte[random.nextInt(2, 300)];
                     random.nextBytes(junk);
                     if (0 == i % 2)
                     {
