@@ -169,6 +169,8 @@ public final class SameHostChannel implements AutoCloseable
     private final Map<String, Outbound> outbound = new ConcurrentHashMap<>();
     private final LogThrottle strangers = new LogThrottle(5, TimeUnit.MINUTES.toNanos(1));
     private final AtomicLong requestIds = new AtomicLong();
+    /** Frames that failed otherwise than as a protocol violation: a bug (the fuzzer watches it). */
+    private final AtomicLong unexpected = new AtomicLong();
     private volatile boolean closed;
 
     /**
@@ -217,6 +219,12 @@ public final class SameHostChannel implements AutoCloseable
         acceptor = new Thread(this::acceptLoop, "ferry-" + label + "-channel-" + agentName);
         acceptor.setDaemon(true);
         acceptor.start();
+    }
+
+    /** @return how many connections ended on an exception other than a protocol violation (a bug if not 0). */
+    long unexpectedFailures()
+    {
+        return unexpected.get();
     }
 
     /** @return the abstract socket name peers connect to (publish it in the connection info). */
@@ -331,6 +339,13 @@ public final class SameHostChannel implements AutoCloseable
             {
                 why = "the connection ended: " + ex.getMessage();
             }
+            catch (final RuntimeException ex)
+            {
+                unexpected.incrementAndGet();
+                why = "a frame it could not serve: " + ex;
+                LOG.log(System.Logger.Level.WARNING, "agent '" + agentName + "' closes a same-host connection" +
+                    (null == sender ? "" : " of '" + sender + "'") + " after " + why, ex);
+            }
             finally
             {
                 inbound.remove(fd);
@@ -413,6 +428,10 @@ public final class SameHostChannel implements AutoCloseable
                 case NOTIFY -> listener.notification(sender, f.body);
                 case FAILURE ->
                 {
+                    if (f.body.length < 4)
+                    {
+                        throw new ProtocolException("a failure notification of " + f.body.length + " B");
+                    }
                     final int reasonLength = b.getInt();
                     if (reasonLength < 0 || reasonLength > MAX_REASON || reasonLength > b.remaining())
                     {
@@ -766,7 +785,7 @@ public final class SameHostChannel implements AutoCloseable
             throw new FerryException(ErrorCode.CANCELED, "interrupted while mapping a region of '" + peer + "'");
         }
         final ByteBuffer b = ByteBuffer.wrap(f.body);
-        if (MAP_ERROR == f.type)
+        if (MAP_ERROR == f.type && f.body.length >= 1)
         {
             Posix.close(f.fd);
             final int code = b.get() & 0xFF;
@@ -774,7 +793,7 @@ public final class SameHostChannel implements AutoCloseable
             throw new FerryException(code < codes.length ? codes[code] : ErrorCode.BACKEND, "peer '" + peer +
                 "' refused to share a region: " + LogThrottle.printable(utf8(b, b.remaining()), 300));
         }
-        if (MAP_OK != f.type || f.fd < 0)
+        if (MAP_OK != f.type || f.fd < 0 || 16 != f.body.length)
         {
             Posix.close(f.fd);
             throw new FerryException(ErrorCode.MISMATCH, "peer '" + peer + "' answered a map request without a file");
