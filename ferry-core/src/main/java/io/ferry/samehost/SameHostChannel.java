@@ -273,7 +273,17 @@ public final class SameHostChannel implements AutoCloseable
                 in.stop();
                 return;
             }
-            in.thread.start();
+            try
+            {
+                in.thread.start();
+            }
+            catch (final OutOfMemoryError ex)
+            {
+                inbound.remove(fd);
+                Posix.close(fd);
+                logStranger("cannot start a thread for a same-host connection (" + ex.getMessage() + "); closed it");
+                sleepQuietly(10);
+            }
         }
     }
 
@@ -348,8 +358,8 @@ public final class SameHostChannel implements AutoCloseable
             }
             finally
             {
-                inbound.remove(fd);
                 io.close();
+                inbound.remove(fd); // after the close: the bound on connections counts every one still open
                 if (null != sender)
                 {
                     final AtomicInteger n = inboundByPeer.get(sender);
@@ -492,12 +502,12 @@ public final class SameHostChannel implements AutoCloseable
         final Map<Long, CompletableFuture<Frame>> pending = new ConcurrentHashMap<>();
         volatile String lostReason;
 
-        Outbound(final String peer, final int fd, final int pid)
+        Outbound(final String peer, final int fd, final int pid, final FrameIo io)
         {
             this.peer = peer;
             this.fd = fd;
             this.pid = pid;
-            this.io = new FrameIo(fd);
+            this.io = io;
             this.thread = new Thread(this::run, "ferry-" + label + "-out-" + agentName + "-" + peer);
             this.thread.setDaemon(true);
         }
@@ -667,8 +677,9 @@ public final class SameHostChannel implements AutoCloseable
             }
             Posix.setTimeouts(fd, 0);
             final int pid = Posix.peerCredentials(fd)[0];
+            io.releaseBuffers(); // this thread's; the reader thread makes its own
             ok = true;
-            return new Outbound(peer, fd, pid);
+            return new Outbound(peer, fd, pid, io);
         }
         catch (final SystemCallException ex)
         {
@@ -911,14 +922,19 @@ public final class SameHostChannel implements AutoCloseable
         long of(byte type);
     }
 
-    /** Reads and writes frames of one socket; its native buffers live until {@link #close}. */
+    /**
+     * Reads and writes frames of one socket. Its native read buffers belong to the thread that reads (a confined
+     * arena, made at the first read and freed by {@link #releaseBuffers} or {@link #close} on that thread): closing a
+     * shared arena makes every thread of the JVM take part, which thousands of short connections turned into a
+     * standstill (found by the fuzzer).
+     */
     private static final class FrameIo
     {
         private final int fd;
-        private final Arena arena = Arena.ofShared();
-        private final MemorySegment buffer = arena.allocate(IO_CHUNK);
-        private final MemorySegment scratch = arena.allocate(Posix.RECV_SCRATCH_BYTES);
-        private final MemorySegment capture = Posix.captureSegment(arena);
+        private Arena arena;
+        private MemorySegment buffer;
+        private MemorySegment scratch;
+        private MemorySegment capture;
         private final int[] receivedFd = {-1};
         private final Object writeLock = new Object();
         private boolean closed;
@@ -931,6 +947,13 @@ public final class SameHostChannel implements AutoCloseable
         /** @return the next frame, or null at a clean end of stream before its first byte. */
         Frame read(final BodyLimit limit)
         {
+            if (null == arena)
+            {
+                arena = Arena.ofConfined();
+                buffer = arena.allocate(IO_CHUNK);
+                scratch = arena.allocate(Posix.RECV_SCRATCH_BYTES);
+                capture = Posix.captureSegment(arena);
+            }
             final byte[] header = new byte[HEADER];
             if (!readFully(header, true))
             {
@@ -1030,7 +1053,17 @@ public final class SameHostChannel implements AutoCloseable
                 Posix.close(fd);
             }
             closeReceived();
-            arena.close();
+            releaseBuffers();
+        }
+
+        /** Frees the read buffers (the reading thread only); the next read, on any thread, makes new ones. */
+        void releaseBuffers()
+        {
+            if (null != arena)
+            {
+                arena.close();
+                arena = null;
+            }
         }
     }
 }

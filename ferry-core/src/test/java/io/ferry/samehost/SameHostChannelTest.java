@@ -203,6 +203,12 @@ class SameHostChannelTest
         }
     }
 
+    private static long strangerThreads()
+    {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() &&
+            t.getName().equals("ferry-test-in-a")).count();
+    }
+
     @Test
     void randomBytesFromStrangersNeverHurtTheListener() throws Exception
     {
@@ -211,7 +217,7 @@ class SameHostChannelTest
         try (SameHostChannel ca = new SameHostChannel("a", "s3cret".getBytes(StandardCharsets.UTF_8), a, 2_000, 256,
             "test"))
         {
-            for (int i = 0; i < 200; i++)
+            for (int i = 0; i < 3000; i++)
             {
                 final int raw = Posix.unixSocket();
                 try
@@ -242,6 +248,13 @@ class SameHostChannelTest
             }
             assertThat(a.got).isEmpty();
             assertThat(a.initiatorsLost).doesNotContain("a");
+            // every stranger's thread ended (closing a shared arena per connection once piled up 30,000 of them)
+            final long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (strangerThreads() > 0 && System.nanoTime() < end)
+            {
+                Thread.sleep(10);
+            }
+            assertThat(strangerThreads()).isZero();
         }
     }
 }
