@@ -28,6 +28,8 @@ final class FileBackend implements Backend, IoEngine.Finisher
     private final BackendContext context;
     private final FileConfig config;
     private final IoEngine engine;
+    /** Host access to VRAM (the CUDA backend's staging), or null without a usable GPU. */
+    private final io.ferry.spi.DeviceMemory deviceMemory = io.ferry.spi.DeviceMemory.find(MemoryKind.VRAM);
     private volatile boolean closed;
 
     FileBackend(final BackendContext context, final FileConfig config)
@@ -79,7 +81,8 @@ final class FileBackend implements Backend, IoEngine.Finisher
 
     public Set<MemoryKind> memoryKinds()
     {
-        return Set.of(MemoryKind.DRAM, MemoryKind.FILE);
+        return null == deviceMemory ? Set.of(MemoryKind.DRAM, MemoryKind.FILE) :
+            Set.of(MemoryKind.DRAM, MemoryKind.FILE, MemoryKind.VRAM);
     }
 
     public boolean supportsRemote()
@@ -103,6 +106,11 @@ final class FileBackend implements Backend, IoEngine.Finisher
         if (MemoryKind.DRAM == spec.kind())
         {
             return new HostMemory(spec.dramSegment(name()));
+        }
+        if (MemoryKind.VRAM == spec.kind() && null != deviceMemory)
+        {
+            deviceMemory.checkRegion(spec.address(), spec.length(), spec.deviceId());
+            return new DeviceRegion(spec.address(), spec.deviceId());
         }
         if (MemoryKind.FILE != spec.kind())
         {
@@ -170,10 +178,11 @@ final class FileBackend implements Backend, IoEngine.Finisher
         }
         for (int i = 0; i < local.count(); i++)
         {
-            if (!(local.handle(i) instanceof HostMemory) || !(remote.handle(i) instanceof FileHandle))
+            if (!(local.handle(i) instanceof HostMemory || local.handle(i) instanceof DeviceRegion) ||
+                !(remote.handle(i) instanceof FileHandle))
             {
-                throw FerryException.invalid("FILE transfers go between DRAM (the local list) and FILE (the remote " +
-                    "list); descriptor " + i + " is not");
+                throw FerryException.invalid("FILE transfers go between DRAM or VRAM (the local list) and FILE (the " +
+                    "remote list); descriptor " + i + " is not");
             }
         }
         return new FileRequest(op, local, remote, sink, config, engine.name());
@@ -185,7 +194,7 @@ final class FileBackend implements Backend, IoEngine.Finisher
         final FileRequest r = (FileRequest)request;
         for (int i = 0; i < r.count; i++)
         {
-            if (!r.memory[i].scope().isAlive())
+            if (null != r.memory[i] && !r.memory[i].scope().isAlive())
             {
                 throw new FerryException(ErrorCode.BACKEND, "I/O " + i + ": its memory was freed (the arena is " +
                     "closed) while registered");
@@ -211,18 +220,82 @@ final class FileBackend implements Backend, IoEngine.Finisher
         r.inProgress.set(true);
         try
         {
+            stageIn(r);
             engine.submit(r);
         }
-        catch (final FerryException ex)
+        catch (final RuntimeException ex)
         {
             r.inProgress.set(false);
+            closeStaging(r);
             releaseFiles(r);
             throw ex;
         }
     }
 
+    /** VRAM of a post: a pinned buffer for it, filled from the device first for a WRITE. */
+    private void stageIn(final FileRequest r)
+    {
+        if (0 == r.stagingBytes)
+        {
+            return;
+        }
+        r.staging = deviceMemory.openStaging(r.stagingBytes);
+        if (TransferOp.WRITE == r.op)
+        {
+            for (int i = 0; i < r.count; i++)
+            {
+                if (null == r.memory[i])
+                {
+                    r.staging.toHost(r.device[i], r.deviceAddress[i], r.stagingOffset[i], r.length[i]);
+                }
+            }
+            r.staging.await();
+        }
+    }
+
+    /** After a READ's I/Os: the staged bytes go to the device; then the buffer is freed. */
+    private static void stageOut(final FileRequest r)
+    {
+        if (null == r.staging)
+        {
+            return;
+        }
+        try
+        {
+            if (TransferOp.READ == r.op && null == r.error)
+            {
+                for (int i = 0; i < r.count; i++)
+                {
+                    if (null == r.memory[i])
+                    {
+                        r.staging.toDevice(r.device[i], r.stagingOffset[i], r.deviceAddress[i], r.length[i]);
+                    }
+                }
+                r.staging.await();
+            }
+        }
+        catch (final FerryException ex)
+        {
+            r.fail(ex);
+        }
+        finally
+        {
+            closeStaging(r);
+        }
+    }
+
+    private static void closeStaging(final FileRequest r)
+    {
+        if (null != r.staging)
+        {
+            r.staging.close();
+            r.staging = null;
+        }
+    }
+
     public void finished(final FileRequest r)
     {
+        stageOut(r);
         releaseFiles(r);
         final FerryException error = r.error;
         final byte[] notification = r.notification;

@@ -37,7 +37,8 @@ public final class FileBackendProvider implements BackendProvider
      */
     public Set<MemoryKind> memoryKinds()
     {
-        return Set.of(MemoryKind.DRAM, MemoryKind.FILE);
+        return null == io.ferry.spi.DeviceMemory.find(MemoryKind.VRAM) ? Set.of(MemoryKind.DRAM, MemoryKind.FILE) :
+            Set.of(MemoryKind.DRAM, MemoryKind.FILE, MemoryKind.VRAM);
     }
 
     /**

@@ -21,8 +21,17 @@ final class FileRequest implements BackendRequest
 {
     final TransferOp op;
     final TransferSink sink;
+    /** The host memory of each I/O; null for VRAM, which goes through {@link #staging}. */
     final MemorySegment[] memory;
     final long[] memoryOffset;
+    /** For a VRAM I/O: its device, device address and offset in the staging buffer. */
+    final long[] device;
+    final long[] deviceAddress;
+    final long[] stagingOffset;
+    /** Bytes of pinned staging a post needs (0: no VRAM). */
+    final long stagingBytes;
+    /** The staging buffer of the post in progress, or null. */
+    io.ferry.spi.DeviceMemory.Staging staging;
     final FileHandle[] file;
     final int[] fd;
     final long[] fileOffset;
@@ -51,6 +60,10 @@ final class FileRequest implements BackendRequest
         }
         memory = new MemorySegment[n];
         memoryOffset = new long[n];
+        device = new long[n];
+        deviceAddress = new long[n];
+        stagingOffset = new long[n];
+        long staged = 0;
         file = new FileHandle[n];
         fd = new int[n];
         fileOffset = new long[n];
@@ -61,7 +74,8 @@ final class FileRequest implements BackendRequest
         int direct = 0;
         for (int i = 0; i < local.count(); i++)
         {
-            final HostMemory m = (HostMemory)local.handle(i);
+            final HostMemory m = local.handle(i) instanceof HostMemory h ? h : null;
+            final DeviceRegion v = local.handle(i) instanceof DeviceRegion dr ? dr : null;
             final FileHandle f = (FileHandle)remote.handle(i);
             distinct.add(f);
             if (TransferOp.WRITE == op && !f.writable)
@@ -72,12 +86,24 @@ final class FileRequest implements BackendRequest
             for (long at = 0; at < local.length(i); at += config.maxIoBytes())
             {
                 final long len = Math.min(config.maxIoBytes(), local.length(i) - at);
-                memory[k] = m.segment();
                 memoryOffset[k] = local.offset(i) + at;
+                final long address;
+                if (null != m)
+                {
+                    memory[k] = m.segment();
+                    address = m.segment().address() + memoryOffset[k];
+                }
+                else
+                {
+                    device[k] = v.device();
+                    deviceAddress[k] = v.address() + memoryOffset[k];
+                    stagingOffset[k] = staged;
+                    address = staged; // the pinned buffer is page-aligned: its offsets decide the alignment
+                    staged += (len + 4095) & -4096L;
+                }
                 file[k] = f;
                 fileOffset[k] = f.start + remote.offset(i) + at;
                 length[k] = (int)len;
-                final long address = m.segment().address() + memoryOffset[k];
                 final boolean aligned = 0 == (address % config.directAlignment()) &&
                     0 == (fileOffset[k] % config.directAlignment()) && 0 == (len % config.directAlignment());
                 if ("always".equals(config.direct()) && (!aligned || f.directFd < 0))
@@ -94,11 +120,13 @@ final class FileRequest implements BackendRequest
             }
         }
         count = k;
+        stagingBytes = staged;
         distinctFiles = distinct.toArray(new FileHandle[0]);
         syncFiles = TransferOp.WRITE == op ? distinct.stream().filter(f -> FileRegions.FileSync.NONE != f.sync)
             .toArray(FileHandle[]::new) : new FileHandle[0];
         route = engine + ", " + (direct == count ? "O_DIRECT" : 0 == direct ? "buffered" : "O_DIRECT " + direct +
-            " + buffered " + (count - direct) + " I/Os") + (0 == syncFiles.length ? "" : ", synced");
+            " + buffered " + (count - direct) + " I/Os") + (0 == syncFiles.length ? "" : ", synced") + (0 == staged ? "" :
+            ", VRAM staged through pinned memory");
     }
 
     @Override
@@ -126,10 +154,11 @@ final class FileRequest implements BackendRequest
         return i < count ? i : -1;
     }
 
-    /** @return the memory address of I/O {@code i} (its segment checked alive at post). */
+    /** @return the memory address of I/O {@code i} (its segment checked alive at post; VRAM: its staging). */
     long address(final int i)
     {
-        return memory[i].address() + memoryOffset[i];
+        return null == memory[i] ? staging.buffer().address() + stagingOffset[i] : memory[i].address() +
+            memoryOffset[i];
     }
 
     /** Records the first failure of the request (the others add nothing). */
