@@ -32,6 +32,9 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class FileBench
 {
+    private static final long WARM_NS = 2_000_000_000L;
+    private static final long RUN_NS = 8_000_000_000L;
+
     private FileBench()
     {
     }
@@ -67,13 +70,11 @@ public final class FileBench
             agent.register(MemoryKind.FILE, List.of(FileRegions.of(file, 1, FileRegions.FileAccess.CREATE)));
             final long perThread = size / threads / bs * bs;
             final List<CompletableFuture<long[]>> runs = new ArrayList<>();
-            final long warmEnd = System.nanoTime() + 2_000_000_000L;
-            final long end = warmEnd + 8_000_000_000L;
             for (int t = 0; t < threads; t++)
             {
                 final int thread = t;
                 runs.add(CompletableFuture.supplyAsync(() -> lane(agent, op, random, mem.asSlice(thread * bs * depth,
-                    bs * depth), thread * perThread, perThread, bs, depth, warmEnd, end, thread),
+                    bs * depth), thread * perThread, perThread, bs, depth, thread),
                     java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
             }
             long ios = 0;
@@ -81,7 +82,7 @@ public final class FileBench
             {
                 ios += r.get()[0];
             }
-            final double seconds = (end - warmEnd) / 1e9;
+            final double seconds = RUN_NS / 1e9;
             final Transfer probe = agent.createTransfer(op, DescList.dram(mem.asSlice(0, bs)),
                 DescList.builder(MemoryKind.FILE).add(0, bs, 1).build(), agent.name(), TransferOptions.NONE);
             probe.post();
@@ -103,52 +104,88 @@ public final class FileBench
         };
     }
 
-    /** One thread: {@code depth} transfers in flight, each moved to the next offset as it completes. */
+    /**
+     * One lane: {@code depth} transfers in flight, each followed by the next as it completes. The transfers are made before
+     * the clock starts (one per block of the thread's span, in order, or 65,536 at uniformly random offsets), so that
+     * what is timed is post, I/O and completion, as fio times submission and completion.
+     */
     private static long[] lane(final Agent agent, final TransferOp op, final boolean random,
         final MemorySegment buffers, final long base, final long span, final long bs, final int depth,
-        final long warmEnd, final long end, final int seed)
+        final int seed)
     {
         final SplittableRandom rnd = new SplittableRandom(seed);
         final long blocks = span / bs;
-        long next = 0;
-        final Transfer[] inFlight = new Transfer[depth];
-        long ios = 0;
+        final int made = (int)(random ? 65_536 : Math.min(blocks, 65_536));
+        final Transfer[] all = new Transfer[made];
+        for (int i = 0; i < made; i++)
+        {
+            final long block = random ? rnd.nextLong(blocks) : i;
+            all[i] = agent.createTransfer(op, DescList.dram(buffers.asSlice((i % depth) * bs, bs)),
+                DescList.builder(MemoryKind.FILE).add(base + bs * block, bs, 1).build(), agent.name(),
+                TransferOptions.NONE);
+        }
+        final long warmEnd = System.nanoTime() + WARM_NS;
+        final long end = warmEnd + RUN_NS;
+        // slot k posts transfers k, k + depth, k + 2 depth, ...: all of them use buffer k, one at a time; each is
+        // posted again from its completion (on the engine's thread), as fio resubmits whichever I/O completed
+        final int limit = made - made % depth;
+        final java.util.concurrent.atomic.AtomicLong ios = new java.util.concurrent.atomic.AtomicLong();
+        final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(depth);
+        final java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+            new java.util.concurrent.atomic.AtomicReference<>();
         for (int k = 0; k < depth; k++)
         {
-            inFlight[k] = post(agent, op, buffers.asSlice(k * bs, bs), base + bs * (random ?
-                rnd.nextLong(blocks) : next++ % blocks), bs);
-        }
-        for (int k = 0; ; k = (k + 1) % depth)
-        {
-            inFlight[k].await(Duration.ofSeconds(60));
-            inFlight[k].close();
-            final long now = System.nanoTime();
-            if (now - warmEnd >= 0)
+            final int slot = k;
+            final Runnable[] step = new Runnable[1];
+            final int[] cursor = {slot};
+            step[0] = () ->
             {
+                final long now = System.nanoTime();
                 if (now - end >= 0)
                 {
-                    for (int j = 0; j < depth; j++)
-                    {
-                        if (j != k)
-                        {
-                            inFlight[j].await(Duration.ofSeconds(60));
-                        }
-                    }
-                    return new long[]{ios};
+                    finished.countDown();
+                    return;
                 }
-                ios++;
-            }
-            inFlight[k] = post(agent, op, buffers.asSlice(k * bs, bs), base + bs * (random ?
-                rnd.nextLong(blocks) : next++ % blocks), bs);
+                if (now - warmEnd >= 0)
+                {
+                    ios.incrementAndGet();
+                }
+                cursor[0] = cursor[0] + depth < limit ? cursor[0] + depth : slot;
+                final Transfer next = all[cursor[0]];
+                next.post();
+                next.completion().whenComplete((t, ex) ->
+                {
+                    if (null != ex)
+                    {
+                        failure.compareAndSet(null, ex);
+                        finished.countDown();
+                    }
+                    else
+                    {
+                        step[0].run();
+                    }
+                });
+            };
+            all[slot].post();
+            all[slot].completion().whenComplete((t, ex) -> step[0].run());
         }
+        try
+        {
+            if (!finished.await(RUN_NS + WARM_NS + 60_000_000_000L, java.util.concurrent.TimeUnit.NANOSECONDS))
+            {
+                throw new IllegalStateException("the lane did not finish");
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+        if (null != failure.get())
+        {
+            throw new IllegalStateException(failure.get());
+        }
+        return new long[]{ios.get()};
     }
 
-    private static Transfer post(final Agent agent, final TransferOp op, final MemorySegment buffer, final long offset,
-        final long bs)
-    {
-        final Transfer t = agent.createTransfer(op, DescList.dram(buffer), DescList.builder(MemoryKind.FILE)
-            .add(offset, bs, 1).build(), agent.name(), TransferOptions.NONE);
-        t.post();
-        return t;
-    }
 }

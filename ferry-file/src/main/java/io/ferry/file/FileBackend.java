@@ -342,12 +342,6 @@ final class FileBackend implements Backend, IoEngine.Finisher
         context.deliverNotification(peer, payload.clone());
     }
 
-    @Override
-    public long awaitSpinNanos(final long bytes)
-    {
-        return 0; // storage: microseconds at best, parking costs less than it saves
-    }
-
     private void checkOpen()
     {
         if (closed)

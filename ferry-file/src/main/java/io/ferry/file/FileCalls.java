@@ -44,6 +44,8 @@ final class FileCalls
     private static final MethodHandle SYSCALL_SETUP;
     private static final MethodHandle SYSCALL_ENTER;
     private static final MethodHandle MMAP;
+    private static final MethodHandle EVENTFD;
+    private static final MethodHandle WRITE;
     private static final String UNAVAILABLE;
 
     static
@@ -52,7 +54,7 @@ final class FileCalls
         final ValueLayout i = ValueLayout.JAVA_INT;
         final ValueLayout l = ValueLayout.JAVA_LONG;
         final ValueLayout a = ValueLayout.ADDRESS;
-        MethodHandle[] h = new MethodHandle[8];
+        MethodHandle[] h = new MethodHandle[10];
         String why = Posix.unavailableReason();
         try
         {
@@ -69,11 +71,13 @@ final class FileCalls
             h[6] = linker.downcallHandle(find(linker, "syscall"), FunctionDescriptor.of(l, l, l, l, l, l, l, l),
                 Linker.Option.firstVariadicArg(1), errno);
             h[7] = linker.downcallHandle(find(linker, "mmap"), FunctionDescriptor.of(l, l, l, i, i, i, l), errno);
+            h[8] = linker.downcallHandle(find(linker, "eventfd"), FunctionDescriptor.of(i, i, i), errno);
+            h[9] = linker.downcallHandle(find(linker, "write"), FunctionDescriptor.of(l, i, l, l), errno);
         }
         catch (final RuntimeException ex)
         {
             why = "libc lacks a call of the FILE backend: " + ex;
-            h = new MethodHandle[8];
+            h = new MethodHandle[10];
         }
         OPEN = h[0];
         PREAD = h[1];
@@ -83,6 +87,8 @@ final class FileCalls
         SYSCALL_SETUP = h[5];
         SYSCALL_ENTER = h[6];
         MMAP = h[7];
+        EVENTFD = h[8];
+        WRITE = h[9];
         UNAVAILABLE = why;
     }
 
@@ -208,6 +214,44 @@ final class FileCalls
             final long rc = (long)SYSCALL_ENTER.invokeExact(capture, SYS_IO_URING_ENTER, (long)ringFd,
                 (long)toSubmit, (long)minComplete, (long)flags, 0L, 0L);
             return rc < 0 ? -Posix.errno(capture) : (int)rc;
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** @return a new eventfd (close on exec; blocking, so that an io_uring read of it waits for a signal). */
+    static int eventfd()
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment cap = Posix.captureSegment(arena);
+            final int fd = (int)EVENTFD.invokeExact(cap, 0, 0x80000);
+            if (fd < 0)
+            {
+                throw new SystemCallException("eventfd", Posix.errno(cap));
+            }
+            return fd;
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Adds one to an eventfd (wakes a reader of it); errors are ignored (a full counter still wakes).
+     *
+     * @param fd      the eventfd.
+     * @param one     8 native bytes holding the value 1.
+     * @param capture a capture segment.
+     */
+    static void signal(final int fd, final MemorySegment one, final MemorySegment capture)
+    {
+        try
+        {
+            final long ignored = (long)WRITE.invokeExact(capture, fd, one.address(), 8L);
         }
         catch (final Throwable t)
         {

@@ -5,6 +5,7 @@ import io.ferry.FerryException;
 import io.ferry.TransferOp;
 import io.ferry.internal.Posix;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,15 @@ final class UringEngine implements IoEngine
     private static final int EAGAIN = 11;
     private static final int EINTR = 4;
     private static final long IDLE_PARK_NS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** The user data of the read that waits on a worker's eventfd (I/O slots are 0 and up). */
+    private static final long WAKE = -1L;
+    private final ThreadLocal<MemorySegment[]> signalling = ThreadLocal.withInitial(() ->
+    {
+        final java.lang.foreign.Arena a = java.lang.foreign.Arena.ofAuto();
+        final MemorySegment one = a.allocate(8, 8);
+        one.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1L);
+        return new MemorySegment[]{one, Posix.captureSegment(a)};
+    });
 
     private final Worker[] workers;
     private final Finisher finisher;
@@ -77,7 +87,17 @@ final class UringEngine implements IoEngine
         }
         final Worker w = workers[Math.floorMod(turn.getAndIncrement(), workers.length)];
         w.incoming.add(request);
-        LockSupport.unpark(w.thread);
+        if (w.blocking)
+        {
+            // waiting in io_uring_enter for completions: its eventfd read completes now, so the request is
+            // submitted at once rather than after the next I/O completes
+            final MemorySegment[] s = signalling.get();
+            FileCalls.signal(w.wakeFd, s[0], s[1]);
+        }
+        else
+        {
+            LockSupport.unpark(w.thread);
+        }
     }
 
     public void close()
@@ -100,6 +120,8 @@ final class UringEngine implements IoEngine
             if (!w.thread.isAlive())
             {
                 w.ring.close();
+                Posix.close(w.wakeFd);
+                w.wakeArena.close();
             }
         }
     }
@@ -118,6 +140,12 @@ final class UringEngine implements IoEngine
         final int[] slotIo;
         final long[] slotDone;
         final int[] freeSlots;
+        final int wakeFd;
+        final java.lang.foreign.Arena wakeArena = java.lang.foreign.Arena.ofShared();
+        final MemorySegment wakeBuffer = wakeArena.allocate(8, 8);
+        /** True while the thread may be inside io_uring_enter waiting for completions. */
+        volatile boolean blocking;
+        boolean wakeArmed;
         int freeCount;
         int inFlight;
 
@@ -134,6 +162,7 @@ final class UringEngine implements IoEngine
                 freeSlots[i] = n - 1 - i;
             }
             freeCount = n;
+            wakeFd = FileCalls.eventfd();
             thread = new Thread(this::run, name);
             thread.setDaemon(true);
         }
@@ -173,7 +202,19 @@ final class UringEngine implements IoEngine
                     }
                     continue;
                 }
+                if (!wakeArmed && ring.free() > 0)
+                {
+                    ring.queue(IoUring.OP_READ, wakeFd, 0, wakeBuffer.address(), 8, 0, WAKE);
+                    wakeArmed = true;
+                }
+                blocking = true;
+                if (!incoming.isEmpty())
+                {
+                    blocking = false; // work came in: submit it first, wait afterwards
+                    continue;
+                }
                 final int rc = ring.enter(true);
+                blocking = false;
                 if (rc < 0 && -rc != EINTR && -rc != EAGAIN)
                 {
                     failEverything(new FerryException(ErrorCode.BACKEND, "io_uring_enter failed: " +
@@ -237,6 +278,11 @@ final class UringEngine implements IoEngine
 
         public void complete(final long userData, final int result)
         {
+            if (WAKE == userData)
+            {
+                wakeArmed = false; // a submitter signalled (or the read failed): armed again before the next wait
+                return;
+            }
             final int slot = (int)userData;
             inFlight--;
             final FileRequest r = slotRequest[slot];
