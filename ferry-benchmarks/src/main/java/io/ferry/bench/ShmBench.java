@@ -90,28 +90,14 @@ public final class ShmBench
     private static void run(final String memory, final Map<String, String> params, final String[] args)
         throws Exception
     {
-        final Path md = Files.createTempFile("ferry-shm-bench", ".md");
-        final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
-            ShmBench.class.getName(), "target", md.toString(), memory));
-        cmd.addAll(Arrays.asList(args).subList(2, args.length));
-        final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        try (Arena arena = arena(memory);
+        final List<String> targetArgs = new ArrayList<>(List.of(memory));
+        targetArgs.addAll(Arrays.asList(args).subList(2, args.length));
+        try (BenchTarget target = new BenchTarget(ShmBench.class, targetArgs);
+            Arena arena = arena(memory);
             Agent agent = Agent.create(AgentConfig.builder("shm-bench-initiator").backend("SHM", params).build()))
         {
-            final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                StandardCharsets.UTF_8));
-            String line;
-            while (null != (line = out.readLine()) && !"READY".equals(line))
-            {
-                System.err.println("target: " + line);
-            }
-            if (null == line)
-            {
-                throw new IllegalStateException("target did not start");
-            }
-            final String peer = agent.loadRemoteMetadata(Files.readAllBytes(md));
-            final long remote = MetadataCodec.decode(Files.readAllBytes(md)).regions().getFirst().address();
+            final String peer = agent.loadRemoteMetadata(target.metadata());
+            final long remote = MetadataCodec.decode(target.metadata()).regions().getFirst().address();
             final MemorySegment local = arena.allocate(REGION, 4096);
             local.fill((byte)2);
             agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
@@ -174,12 +160,6 @@ public final class ShmBench
             Arrays.sort(lat);
             System.out.printf(Locale.ROOT, "{\"kind\":\"latency\",\"mechanism\":\"%s\",\"case\":\"WRITE 64 B\"," +
                 "\"p50_us\":%.3f,\"p99_us\":%.3f}%n", tag, lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
-        }
-        finally
-        {
-            child.getOutputStream().close();
-            child.waitFor();
-            Files.deleteIfExists(md);
         }
     }
 

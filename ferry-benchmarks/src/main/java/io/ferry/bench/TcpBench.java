@@ -84,38 +84,12 @@ public final class TcpBench
 
     private static void run(final Map<String, String> params, final String[] args) throws Exception
     {
-        final Path md = Files.createTempFile("ferry-bench", ".md");
-        final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
-            TcpBench.class.getName(), "target", md.toString()));
-        cmd.addAll(Arrays.asList(args).subList(1, args.length));
-        final String childOpts = System.getenv("FERRY_BENCH_TARGET_JAVA_OPTS");
-        if (null != childOpts && !childOpts.isBlank())
-        {
-            cmd.addAll(1, Arrays.asList(childOpts.trim().split("\\s+")));
-        }
-        final String targetCpus = System.getenv("FERRY_BENCH_TARGET_CPUS");
-        if (null != targetCpus && !targetCpus.isBlank())
-        {
-            cmd.addAll(0, List.of("taskset", "-c", targetCpus.trim())); // the target on CPUs of its own
-        }
-        final Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        try (Arena arena = Arena.ofShared();
+        try (BenchTarget target = new BenchTarget(TcpBench.class, Arrays.asList(args).subList(1, args.length));
+            Arena arena = Arena.ofShared();
             Agent agent = Agent.create(AgentConfig.builder("bench-initiator").backend("TCP", params).build()))
         {
-            final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                StandardCharsets.UTF_8));
-            String line;
-            while (null != (line = out.readLine()) && !"READY".equals(line))
-            {
-                System.err.println("target: " + line);
-            }
-            if (null == line)
-            {
-                throw new IllegalStateException("target did not start");
-            }
-            final String peer = agent.loadRemoteMetadata(Files.readAllBytes(md));
-            final long remote = MetadataCodec.decode(Files.readAllBytes(md)).regions().getFirst().address();
+            final String peer = agent.loadRemoteMetadata(target.metadata());
+            final long remote = MetadataCodec.decode(target.metadata()).regions().getFirst().address();
             final MemorySegment local = arena.allocate(REGION, 4096);
             local.fill((byte)2);
             agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
@@ -187,12 +161,6 @@ public final class TcpBench
                 Rates.median(oneRate));
             System.out.printf(Locale.ROOT,
                 "{\"kind\":\"descriptors\",\"case\":\"WRITE 20480 x 4 KiB\",\"GBps\":%.3f}%n", Rates.median(manyRate));
-        }
-        finally
-        {
-            child.getOutputStream().close();
-            child.waitFor();
-            Files.deleteIfExists(md);
         }
     }
 

@@ -216,7 +216,11 @@ public final class Posix
         return (int)ERRNO.get(capture, 0L);
     }
 
-    private static RuntimeException rethrow(final Throwable t)
+    /**
+     * @param t what a downcall threw.
+     * @return it as an unchecked exception to throw (an Error is thrown as it is).
+     */
+    public static RuntimeException rethrow(final Throwable t)
     {
         if (t instanceof RuntimeException r)
         {

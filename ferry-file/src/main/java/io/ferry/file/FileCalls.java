@@ -106,19 +106,6 @@ final class FileCalls
         return UNAVAILABLE;
     }
 
-    private static RuntimeException rethrow(final Throwable t)
-    {
-        if (t instanceof RuntimeException r)
-        {
-            return r;
-        }
-        if (t instanceof Error e)
-        {
-            throw e;
-        }
-        return new IllegalStateException(t);
-    }
-
     /**
      * @return the descriptor.
      * @throws SystemCallException with the errno.
@@ -137,7 +124,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -152,7 +139,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -167,7 +154,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -181,7 +168,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -201,7 +188,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -217,7 +204,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -236,7 +223,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -255,7 +242,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 
@@ -275,7 +262,7 @@ final class FileCalls
         }
         catch (final Throwable t)
         {
-            throw rethrow(t);
+            throw Posix.rethrow(t);
         }
     }
 }

@@ -53,20 +53,6 @@ record FileConfig(String engine, int ioThreads, int queueDepth, String direct, l
 
     private static long number(final Map<String, String> p, final String key, final long min, final long max)
     {
-        final String v = p.get(key);
-        try
-        {
-            final long n = Long.parseLong(v.trim());
-            if (n < min || n > max)
-            {
-                throw FerryException.invalid("FILE parameter " + key + "=" + v + " is outside [" + min + ", " + max +
-                    "]");
-            }
-            return n;
-        }
-        catch (final NumberFormatException | NullPointerException ex)
-        {
-            throw FerryException.invalid("FILE parameter " + key + "=" + v + " is not a number");
-        }
+        return io.ferry.spi.BackendParams.number(p, "FILE", key, min, max);
     }
 }

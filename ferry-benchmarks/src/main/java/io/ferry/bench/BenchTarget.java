@@ -1,0 +1,81 @@
+package io.ferry.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The target side of a two-process benchmark: a child JVM on this class path running {@code main target METADATA
+ * args...}, which writes its agent's metadata to a file and prints READY; closing stops it (its stdin closes).
+ * {@code FERRY_BENCH_TARGET_JAVA_OPTS} adds JVM flags, {@code FERRY_BENCH_TARGET_CPUS} pins it with taskset.
+ */
+final class BenchTarget implements AutoCloseable
+{
+    private final Process child;
+    private final Path metadata;
+
+    /**
+     * Starts the child and waits for READY.
+     *
+     * @param main the benchmark class (its main takes "target" first).
+     * @param args what follows the metadata file.
+     */
+    BenchTarget(final Class<?> main, final List<String> args) throws IOException
+    {
+        metadata = Files.createTempFile("ferry-bench", ".md");
+        final List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+            "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
+            main.getName(), "target", metadata.toString()));
+        cmd.addAll(args);
+        final String childOpts = System.getenv("FERRY_BENCH_TARGET_JAVA_OPTS");
+        if (null != childOpts && !childOpts.isBlank())
+        {
+            cmd.addAll(1, Arrays.asList(childOpts.trim().split("\\s+")));
+        }
+        final String targetCpus = System.getenv("FERRY_BENCH_TARGET_CPUS");
+        if (null != targetCpus && !targetCpus.isBlank())
+        {
+            cmd.addAll(0, List.of("taskset", "-c", targetCpus.trim())); // the target on CPUs of its own
+        }
+        child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+            StandardCharsets.UTF_8));
+        String line;
+        while (null != (line = out.readLine()) && !"READY".equals(line))
+        {
+            System.err.println("target: " + line);
+        }
+        if (null == line)
+        {
+            close();
+            throw new IllegalStateException("target did not start");
+        }
+    }
+
+    /** @return the target agent's metadata. */
+    byte[] metadata() throws IOException
+    {
+        return Files.readAllBytes(metadata);
+    }
+
+    public void close() throws IOException
+    {
+        child.getOutputStream().close();
+        try
+        {
+            child.waitFor();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            child.destroyForcibly();
+        }
+        Files.deleteIfExists(metadata);
+    }
+}
