@@ -68,4 +68,29 @@ final class Rates
         sorted.sort(null);
         return sorted.get(sorted.size() / 2);
     }
+
+    /**
+     * Post-to-DONE latency of one transfer, posted again and again: two seconds of warm-up, then {@code n} timed.
+     *
+     * @return the {@code n} latencies in nanoseconds, sorted.
+     */
+    static long[] latencies(final Transfer t, final int n)
+    {
+        final long warmEnd = System.nanoTime() + 2_000_000_000L;
+        while (System.nanoTime() - warmEnd < 0)
+        {
+            t.post();
+            t.await(Duration.ofSeconds(10));
+        }
+        final long[] lat = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            final long start = System.nanoTime();
+            t.post();
+            t.await(Duration.ofSeconds(10));
+            lat[i] = System.nanoTime() - start;
+        }
+        java.util.Arrays.sort(lat);
+        return lat;
+    }
 }

@@ -143,21 +143,7 @@ public final class ShmBench
             final Transfer small = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 64)),
                 DescList.builder(MemoryKind.DRAM).add(remote, 64).build(), peer, TransferOptions.NONE);
             final int n = 200_000;
-            final long warmEnd = System.nanoTime() + 2_000_000_000L;
-            while (System.nanoTime() - warmEnd < 0)
-            {
-                small.post();
-                small.await(Duration.ofSeconds(10));
-            }
-            final long[] lat = new long[n];
-            for (int i = 0; i < n; i++)
-            {
-                final long start = System.nanoTime();
-                small.post();
-                small.await(Duration.ofSeconds(10));
-                lat[i] = System.nanoTime() - start;
-            }
-            Arrays.sort(lat);
+            final long[] lat = Rates.latencies(small, n);
             System.out.printf(Locale.ROOT, "{\"kind\":\"latency\",\"mechanism\":\"%s\",\"case\":\"WRITE 64 B\"," +
                 "\"p50_us\":%.3f,\"p99_us\":%.3f}%n", tag, lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
         }
