@@ -29,7 +29,24 @@ def gbps(fn, nbytes):
     return statistics.median(samples)
 
 
+def index_copies():
+    """KV-style block copies in PyTorch: dst[perm] = src as index_copy_ and as indexed assignment, on [blocks, bytes]
+    views (32,768 x 32 KiB = 1 GiB, 131,072 x 4 KiB = 512 MiB), and host<->device for 32 KiB blocks."""
+    for blocks, block, name in ((32768, 32768, "32k"), (131072, 4096, "4k")):
+        src = torch.empty(blocks, block, dtype=torch.uint8, device="cuda:0")
+        dst = torch.empty_like(src)
+        perm = torch.randperm(blocks, device="cuda:0")
+        n = blocks * block
+        print(f"torch_index_copy_{name} {gbps(lambda: dst.index_copy_(0, perm, src), n):.1f}")
+        print(f"torch_index_put_{name} {gbps(lambda: dst.__setitem__(perm, src), n):.1f}")
+        del src, dst, perm
+        torch.cuda.empty_cache()
+
+
 def main():
+    if sys.argv[1:] == ["index"]:
+        index_copies()
+        return
     sizes = [int(a) for a in sys.argv[1:]] or [64, 256, 1024]
     devices = torch.cuda.device_count()
     print(f"torch {torch.__version__} gpus {devices} {torch.cuda.get_device_name(0).replace(' ', '_')}")

@@ -345,6 +345,10 @@ public final class Transfer implements AutoCloseable
                 "progress"));
         }
         closed = true;
+        if (null != request)
+        {
+            request.release();
+        }
     }
 
     /**

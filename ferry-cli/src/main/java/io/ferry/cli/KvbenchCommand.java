@@ -80,6 +80,10 @@ final class KvbenchCommand implements Callable<Integer>
     @Option(names = "--dir", paramLabel = "DIR", description = "with --tier file: where the files go (removed after).")
     java.nio.file.Path dir;
 
+    @Option(names = "--backend-param", paramLabel = "KEY=VALUE",
+        description = "a backend parameter, repeatable (e.g. copy_kernel=never for CUDA, paths=2 for TCP).")
+    java.util.Map<String, String> backendParams = new java.util.LinkedHashMap<>();
+
     @Option(names = "--dry-run", description = "print the sizes, move nothing.")
     boolean dryRun;
 
@@ -183,8 +187,8 @@ final class KvbenchCommand implements Callable<Integer>
         try (Arena arena = "SHM".equals(backend) ? io.ferry.shm.ShmArena.open() : Arena.ofShared();
             BenchMemory p = BenchMemory.allocate(BenchMemory.kindOf(prefillSegType), regions * regionBytes, arena);
             BenchMemory d = BenchMemory.allocate(BenchMemory.kindOf(decodeSegType), regions * regionBytes, arena);
-            Agent prefill = Agent.create(CliAgents.config("kv-prefill", backend).build());
-            Agent decode = Agent.create(CliAgents.config("kv-decode", backend).build()))
+            Agent prefill = Agent.create(CliAgents.config("kv-prefill", backend, backendParams).build());
+            Agent decode = Agent.create(CliAgents.config("kv-decode", backend, backendParams).build()))
         {
             final MemorySegment ph = p.host();
             for (long off = 0; off + 8 <= ph.byteSize(); off += 8)

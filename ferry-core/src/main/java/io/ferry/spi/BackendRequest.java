@@ -14,4 +14,14 @@ public interface BackendRequest
     {
         return null;
     }
+
+    /**
+     * The request will not be posted again ({@link io.ferry.Transfer#close()}): what the backend keeps for it
+     * (device-side tables, native arrays) can go. Called once, never while a post is in progress; a request
+     * dropped without a close must not leak either, so a backend that holds anything native for a request also
+     * notices when it becomes unreachable.
+     */
+    default void release()
+    {
+    }
 }

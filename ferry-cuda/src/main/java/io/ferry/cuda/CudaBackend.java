@@ -68,15 +68,25 @@ final class CudaBackend implements Backend
     private int progressDevice = -1;
     /** Whether posts queue a device's spans with one cuMemcpyBatchAsync_v2 call (off when the driver has none). */
     private volatile boolean batchCopies;
+    /** When a request's spans go by the copy kernel. */
+    private final KernelRule rule;
+    private final CopyKernel kernel;
+    /** Set when a device fault killed a context: every later post fails at once, naming it. */
+    private static volatile String contextLost;
+    /** Device pairs (a << 32 | b) whose memory a kernel on a reaches: b's memory is a's or peer access is on. */
+    private final Set<Long> kernelReach = ConcurrentHashMap.newKeySet();
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    CudaBackend(final BackendContext context, final CudaDriver driver, final boolean pinHost, final byte[] secret)
+    CudaBackend(final BackendContext context, final CudaDriver driver, final boolean pinHost, final byte[] secret,
+        final KernelRule rule)
     {
         this.context = context;
+        this.rule = rule;
         this.driver = driver;
         this.pinHost = pinHost;
         this.contexts = new Contexts(driver);
         this.mappings = new IpcMappings(driver, contexts);
+        this.kernel = new CopyKernel(driver, contexts.deviceCount());
         this.batchCopies = driver.hasBatchCopies() && !"false".equals(System.getProperty("ferry.cuda.batch"));
         this.notify = new io.ferry.samehost.SameHostChannel(context.agentName(), secret, new ChannelListener(),
             context.defaultTimeout().toMillis(), 256, "cuda");
@@ -330,6 +340,7 @@ final class CudaBackend implements Backend
         final long[] dst = new long[n];
         final long[] len = new long[n];
         final int[] device = new int[n];
+        final boolean[] reach = new boolean[n];
         final List<Integer> used = new ArrayList<>(2);
         for (int i = 0; i < n; i++)
         {
@@ -358,6 +369,9 @@ final class CudaBackend implements Backend
             {
                 ensurePeerAccess(l.device, rdev);
             }
+            reach[i] = device[i] >= 0 && kernelReaches(device[i], l, l.device) &&
+                (remote.handle(i) instanceof CudaPeerRegion || kernelReaches(device[i], (CudaRegion)remote.handle(i),
+                rdev)) && (rdev < 0 || rdev == device[i] || kernelReach.contains(((long)device[i] << 32) | rdev));
             if (device[i] >= 0 && !used.contains(device[i]))
             {
                 used.add(device[i]);
@@ -365,6 +379,10 @@ final class CudaBackend implements Backend
         }
         final CudaRequest r = new CudaRequest(op, peer, sink, src, dst, len, device,
             used.stream().mapToInt(Integer::intValue).toArray());
+        for (int k = 0; k < r.devices.length; k++)
+        {
+            planKernel(r, k, reach);
+        }
         if (batchCopies)
         {
             for (int k = 0; k < r.devices.length; k++)
@@ -375,13 +393,54 @@ final class CudaBackend implements Backend
         return r;
     }
 
+    /** Whether a kernel on {@code device} reaches a region of this process (host memory: when pinned by us). */
+    private boolean kernelReaches(final int device, final CudaRegion region, final int regionDevice)
+    {
+        return MemoryKind.VRAM == region.kind ? regionDevice >= 0 : region.pinned && kernel.reachesHostMemory(device);
+    }
+
+    /** Puts a device's spans in a copy kernel table when the rule says so and the kernel reaches all of them. */
+    private void planKernel(final CudaRequest r, final int k, final boolean[] reach)
+    {
+        final int d = r.devices[k];
+        if (null != kernel.unavailableReason(d))
+        {
+            return;
+        }
+        final boolean[] select = new boolean[r.len.length];
+        int spans = 0;
+        long bytes = 0;
+        for (int i = 0; i < r.len.length; i++)
+        {
+            if (r.device[i] == d)
+            {
+                if (!reach[i])
+                {
+                    return; // one span the kernel cannot reach: the device's spans go by the driver's copies
+                }
+                select[i] = true;
+                spans++;
+                bytes += r.len[i];
+            }
+        }
+        if (rule.useKernel(spans, bytes))
+        {
+            r.kernels[k] = kernel.table(r, CopyTable.of(d, r.src, r.dst, r.len, select));
+            r.kernel = kernel;
+            for (int i = 0; i < select.length; i++)
+            {
+                r.viaKernel[i] |= select[i];
+            }
+        }
+    }
+
     /** A device's spans as native arrays for one batched call; null when it has too few to gain from one. */
     private static CudaRequest.Batch batch(final CudaRequest r, final int device)
     {
         int n = 0;
-        for (final int d : r.device)
+        for (int i = 0; i < r.device.length; i++)
         {
-            n += d == device ? 1 : 0;
+            n += r.device[i] == device && !r.viaKernel[i] ? 1 : 0;
         }
         if (n < BATCH_MIN)
         {
@@ -394,7 +453,7 @@ final class CudaBackend implements Backend
         int k = 0;
         for (int i = 0; i < r.device.length; i++)
         {
-            if (r.device[i] == device)
+            if (r.device[i] == device && !r.viaKernel[i])
             {
                 dsts.setAtIndex(ValueLayout.JAVA_LONG, k, r.dst[i]);
                 srcs.setAtIndex(ValueLayout.JAVA_LONG, k, r.src[i]);
@@ -421,6 +480,7 @@ final class CudaBackend implements Backend
         {
             contexts.makeCurrent(a);
             driver.enablePeerAccess(contexts.context(b));
+            kernelReach.add(((long)a << 32) | b);
         }
     }
 
@@ -435,6 +495,11 @@ final class CudaBackend implements Backend
         {
             throw new FerryException(ErrorCode.CANCELED, "CUDA backend of " + context.agentName() + " is closed");
         }
+        final String lost = contextLost;
+        if (null != lost)
+        {
+            throw new FerryException(ErrorCode.BACKEND, lost);
+        }
         final CudaRequest r = (CudaRequest)request;
         r.notification = notification;
         r.inFlight = true;
@@ -445,6 +510,17 @@ final class CudaBackend implements Backend
     /** On the progress thread: queues the request's copies and records its events; host copies run here. */
     private void launch(final CudaRequest r)
     {
+        final boolean[] launched = r.launched;
+        for (int k = 0; k < r.devices.length; k++)
+        {
+            final CopyKernel.Table t = r.kernels[k];
+            launched[k] = false;
+            if (null != t)
+            {
+                progressCurrent(r.devices[k]);
+                launched[k] = kernel.launch(t, contexts.stream(r.devices[k]));
+            }
+        }
         final boolean[] batched = r.batched;
         java.util.Arrays.fill(batched, false);
         for (int k = 0; k < r.devices.length && batchCopies; k++)
@@ -486,7 +562,8 @@ final class CudaBackend implements Backend
                     MemorySegment.ofAddress(r.dst[i]).reinterpret(r.len[i]), 0, r.len[i]);
                 continue;
             }
-            if (batched[indexOf(r.devices, d)])
+            final int k = indexOf(r.devices, d);
+            if (r.viaKernel[i] ? r.launched[k] : batched[k])
             {
                 continue;
             }
@@ -544,6 +621,7 @@ final class CudaBackend implements Backend
     /** The copies of a post are done: the notification goes out, then the sink hears. */
     private void finish(final CudaRequest r)
     {
+        ended(r);
         r.inFlight = false;
         final byte[] n = r.notification;
         if (null != n)
@@ -562,8 +640,10 @@ final class CudaBackend implements Backend
         r.sink.onComplete();
     }
 
-    private void fail(final CudaRequest r, final FerryException ex)
+    private void fail(final CudaRequest r, final FerryException failure)
     {
+        ended(r);
+        final FerryException ex = contextFault(failure);
         r.inFlight = false;
         if (null != r.notification && TransferOp.WRITE == r.op && !context.agentName().equals(r.peer))
         {
@@ -586,6 +666,55 @@ final class CudaBackend implements Backend
             }
         }
         r.sink.onFailure(ex);
+    }
+
+    private static void ended(final CudaRequest r)
+    {
+        for (final CopyKernel.Table t : r.kernels)
+        {
+            if (null != t)
+            {
+                CopyKernel.ended(t);
+            }
+        }
+    }
+
+    /**
+     * A fault on the device (an address no mapping backs, say) leaves its context unusable for the rest of the
+     * process: CUDA has no way back short of a process restart. Such an error is kept, named in this post's
+     * failure and in every later one, and in {@link CudaBackendProvider#limitations()}.
+     */
+    private FerryException contextFault(final FerryException ex)
+    {
+        if (ex instanceof CudaException ce && isSticky(ce.result()))
+        {
+            if (null == contextLost)
+            {
+                contextLost = "the CUDA context of this process was lost to " + ce.resultName() + " in an " +
+                    "earlier copy (" + ex.getMessage() + "); CUDA cannot recover a context after a device fault: " +
+                    "restart the process";
+                LOG.log(System.Logger.Level.ERROR, contextLost);
+            }
+            return new FerryException(ErrorCode.BACKEND, "a CUDA copy failed on the device: " + ex.getMessage() +
+                "; the context is lost, later CUDA posts of this process fail (restart it)", ex);
+        }
+        return ex;
+    }
+
+    /** The CUresults after which a context is unusable (illegal address, launch failure and the like). */
+    static boolean isSticky(final int result)
+    {
+        return switch (result)
+        {
+            case 700, 702, 710, 714, 715, 716, 717, 718, 719 -> true;
+            default -> false;
+        };
+    }
+
+    /** @return why this process's CUDA copies cannot run as they should, or null. */
+    static String processLimitations()
+    {
+        return contextLost;
     }
 
     private void runProgress()
@@ -611,6 +740,7 @@ final class CudaBackend implements Backend
                     fail(s, ex);
                 }
             }
+            kernel.sweep(this::progressCurrent);
             for (int i = active.size() - 1; i >= 0; i--)
             {
                 final CudaRequest r = active.get(i);
@@ -766,6 +896,14 @@ final class CudaBackend implements Backend
             Thread.currentThread().interrupt();
         }
         notify.close();
+        try
+        {
+            kernel.close(contexts::makeCurrent);
+        }
+        catch (final RuntimeException ex)
+        {
+            // the context may be gone; the rest is released anyway
+        }
         mappings.closeAll();
         synchronized (pins)
         {

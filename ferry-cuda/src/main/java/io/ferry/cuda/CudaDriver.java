@@ -83,6 +83,12 @@ public final class CudaDriver
     private final MethodHandle cuIpcCloseMemHandle;
     private final MethodHandle cuDeviceCanAccessPeer;
     private final MethodHandle cuCtxEnablePeerAccess;
+    private final MethodHandle cuDeviceGetAttribute;
+    private final MethodHandle cuModuleLoadData;
+    private final MethodHandle cuModuleGetFunction;
+    private final MethodHandle cuModuleUnload;
+    private final MethodHandle cuLaunchKernel;
+    private final MethodHandle cuMemcpyHtoDAsync;
     /** {@code cuMemcpyBatchAsync_v2} (CUDA 13 drivers), or null where the driver has none. */
     private final MethodHandle cuMemcpyBatchAsync;
 
@@ -144,6 +150,18 @@ public final class CudaDriver
         cuDeviceCanAccessPeer = b.bind("cuDeviceCanAccessPeer", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
             JAVA_INT));
         cuCtxEnablePeerAccess = b.bind("cuCtxEnablePeerAccess", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDeviceGetAttribute = b.bind("cuDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+            JAVA_INT));
+        cuModuleLoadData = b.bind("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuModuleGetFunction = b.bind("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
+            ADDRESS));
+        cuModuleUnload = b.bind("cuModuleUnload", iP);
+        // CUresult cuLaunchKernel(CUfunction f, unsigned gridX, gridY, gridZ, blockX, blockY, blockZ,
+        //     unsigned sharedMemBytes, CUstream hStream, void** kernelParams, void** extra)
+        cuLaunchKernel = b.bind("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+            JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuMemcpyHtoDAsync = b.bind("cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG,
+            JAVA_LONG, ADDRESS));
         // optional: CUresult cuMemcpyBatchAsync_v2(CUdeviceptr* dsts, CUdeviceptr* srcs, size_t* sizes, size_t count,
         //     CUmemcpyAttributes* attrs, size_t* attrsIdxs, size_t numAttrs, CUstream hStream)
         cuMemcpyBatchAsync = lookup.find("cuMemcpyBatchAsync_v2").map(a -> linker.downcallHandle(a,
@@ -407,12 +425,15 @@ public final class CudaDriver
         }
     }
 
-    /** Pins host memory (flags 0: portable to this context); a second registration of the same range fails. */
+    /**
+     * Pins host memory for every context and maps it into the devices' address space (PORTABLE | DEVICEMAP), so that
+     * the copy kernel can reach it; a second registration of the same range fails.
+     */
     void hostRegister(final long address, final long bytes)
     {
         try
         {
-            check((int)cuMemHostRegister.invokeExact(address, bytes, 1 /* CU_MEMHOSTREGISTER_PORTABLE */),
+            check((int)cuMemHostRegister.invokeExact(address, bytes, 3 /* PORTABLE | DEVICEMAP */),
                 "cuMemHostRegister_v2(0x" + Long.toHexString(address) + ", " + bytes + " B)");
         }
         catch (final Throwable t)
@@ -723,4 +744,110 @@ public final class CudaDriver
         }
     }
 
+
+    // ------------------------------------------------------------------------------------------ kernels
+
+    /** {@code CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM}. */
+    static final int ATTRIBUTE_HOST_POINTER_FOR_REGISTERED_MEM = 91;
+    /** {@code CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT}. */
+    static final int ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+
+    /**
+     * @param attribute a {@code CUdevice_attribute}.
+     * @param ordinal   a device ordinal.
+     * @return its value.
+     */
+    int deviceAttribute(final int attribute, final int ordinal)
+    {
+        try (Arena a = Arena.ofConfined())
+        {
+            final MemorySegment v = a.allocate(JAVA_INT);
+            check((int)cuDeviceGetAttribute.invokeExact(v, attribute, device(ordinal)), "cuDeviceGetAttribute(" +
+                attribute + ", cuda:" + ordinal + ")");
+            return v.get(JAVA_INT, 0);
+        }
+        catch (final Throwable t)
+        {
+            throw wrap(t, "cuDeviceGetAttribute");
+        }
+    }
+
+    /**
+     * Loads a module into the current context; the driver compiles PTX text for the device.
+     *
+     * @param image the module's text, NUL-terminated.
+     * @return the module.
+     */
+    MemorySegment moduleLoadData(final MemorySegment image)
+    {
+        try (Arena a = Arena.ofConfined())
+        {
+            final MemorySegment v = a.allocate(ADDRESS);
+            check((int)cuModuleLoadData.invokeExact(v, image), "cuModuleLoadData");
+            return v.get(ADDRESS, 0);
+        }
+        catch (final Throwable t)
+        {
+            throw wrap(t, "cuModuleLoadData");
+        }
+    }
+
+    MemorySegment moduleGetFunction(final MemorySegment module, final String name)
+    {
+        try (Arena a = Arena.ofConfined())
+        {
+            final MemorySegment v = a.allocate(ADDRESS);
+            check((int)cuModuleGetFunction.invokeExact(v, module, a.allocateFrom(name)), "cuModuleGetFunction(" +
+                name + ")");
+            return v.get(ADDRESS, 0);
+        }
+        catch (final Throwable t)
+        {
+            throw wrap(t, "cuModuleGetFunction");
+        }
+    }
+
+    void moduleUnload(final MemorySegment module)
+    {
+        try
+        {
+            check((int)cuModuleUnload.invokeExact(module), "cuModuleUnload");
+        }
+        catch (final Throwable t)
+        {
+            throw wrap(t, "cuModuleUnload");
+        }
+    }
+
+    /**
+     * Queues a one-dimensional launch.
+     *
+     * @return the CUresult (0 on success): the caller decides what a refused launch means.
+     */
+    int launchKernel(final MemorySegment function, final int grid, final int block, final MemorySegment stream,
+        final MemorySegment params)
+    {
+        try
+        {
+            return (int)cuLaunchKernel.invokeExact(function, grid, 1, 1, block, 1, 1, 0, stream, params,
+                MemorySegment.NULL);
+        }
+        catch (final Throwable t)
+        {
+            throw wrap(t, "cuLaunchKernel");
+        }
+    }
+
+    void memcpyHtoDAsync(final long dst, final long src, final long bytes, final MemorySegment stream)
+    {
+        try
+        {
+            check((int)cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream), "cuMemcpyHtoDAsync_v2(" + bytes +
+                " B)");
+        }
+        catch (final Throwable t)
+        {
+            throw wrap(t, "cuMemcpyHtoDAsync_v2");
+        }
+    }
 }

@@ -28,6 +28,14 @@ final class CudaRequest implements BackendRequest
     final Batch[] batches;
     /** Per device of {@link #devices}: whether this launch queued its spans in one call (reused, no allocation). */
     final boolean[] batched;
+    /** Per span: whether it belongs to its device's copy kernel table. */
+    final boolean[] viaKernel;
+    /** Per device of {@link #devices}: the copy kernel's table of its spans, or null (driver copies). */
+    final CopyKernel.Table[] kernels;
+    /** Per device of {@link #devices}: whether this launch queued its kernel (reused, no allocation). */
+    final boolean[] launched;
+    /** The backend's kernel, to hand the tables back on {@link #release()}; null when there are none. */
+    CopyKernel kernel;
     byte[] notification;
     volatile boolean inFlight;
 
@@ -61,5 +69,34 @@ final class CudaRequest implements BackendRequest
         this.events = new MemorySegment[devices.length];
         this.batches = new Batch[devices.length];
         this.batched = new boolean[devices.length];
+        this.viaKernel = new boolean[len.length];
+        this.kernels = new CopyKernel.Table[devices.length];
+        this.launched = new boolean[devices.length];
+    }
+
+    public String route()
+    {
+        for (final CopyKernel.Table t : kernels)
+        {
+            if (null != t)
+            {
+                return "copy kernel";
+            }
+        }
+        return null;
+    }
+
+    public void release()
+    {
+        if (null != kernel)
+        {
+            for (final CopyKernel.Table t : kernels)
+            {
+                if (null != t)
+                {
+                    kernel.release(t);
+                }
+            }
+        }
     }
 }

@@ -48,7 +48,7 @@ public final class CudaBench
         }
     }
 
-    private static double time(final Transfer t, final long bytes)
+    static double time(final Transfer t, final long bytes)
     {
         final double[] gbps = new double[ITERATIONS];
         final double[] post = new double[ITERATIONS];
@@ -76,7 +76,7 @@ public final class CudaBench
         return median(gbps);
     }
 
-    private static double raw(final CudaDriver d, final long dst, final long src, final long bytes)
+    static double raw(final CudaDriver d, final long dst, final long src, final long bytes)
     {
         final Contexts c = new Contexts(d);
         c.makeCurrent(0);
