@@ -56,7 +56,7 @@ class KvbenchCommandTest
         assertThat(push.out()).contains("push (WRITE) DRAM -> DRAM over LOCAL").contains("1024 descriptors")
             .contains("verified");
         final CliRun pull = CliRun.of("kvbench", "--model", "deepseek-v3", "--tokens", "64", "--mode", "pull", "--backend",
-            "TCP", "--iterations", "2", "--warmup", "1");
+            "TCP", "--iterations", "2", "--warmup", "1", "--backend-param", "paths=2");
         assertThat(pull.exit()).as(pull.err()).isZero();
         assertThat(pull.out()).contains("pull (READ) DRAM -> DRAM over TCP").contains("(2 runs after 1 warm-up)")
             .contains("verified");
@@ -99,5 +99,9 @@ class KvbenchCommandTest
             assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(r.err()).isNotBlank();
         }
+        final CliRun unknown = CliRun.of("kvbench", "--tokens", "16", "--backend", "TCP", "--backend-param",
+            "no_such_param=1");
+        assertThat(unknown.exit()).isNotZero();
+        assertThat(unknown.out() + unknown.err()).contains("no_such_param");
     }
 }
