@@ -23,8 +23,9 @@ import java.util.function.IntConsumer;
  * <p>
  * A request's {@link CopyTable} is uploaded to device memory at its first post (an asynchronous copy on the
  * device's stream, ahead of the launch) and stays there for every later post of the request; it is freed when the
- * request is released ({@link io.ferry.Transfer#close()}), when the request is dropped without a release (a phantom
- * reference noticed by the progress thread), or when the backend closes. Everything here but {@link #table},
+ * request is released ({@link io.ferry.Transfer#close()}) or dropped without a release (a phantom reference noticed
+ * by the progress thread) — kept for the next table of its size class, up to {@link #IDLE_LIMIT} per device, since
+ * {@code cuMemFree} waits for the device — and for good when the backend closes. Everything here but {@link #table},
  * {@link #release} and {@link #reachesHostMemory} runs on the backend's progress thread, whose device context is
  * current when it calls.
  */
@@ -48,6 +49,9 @@ final class CopyKernel
     /** Per device: 1 when it reaches registered host memory at the host pointer, 0 when not, -1 unknown yet. */
     private final int[] hostPointers;
     private final Set<Table> live = ConcurrentHashMap.newKeySet();
+    /** Per device: device buffers of released tables by size class, reused (cuMemFree waits for the device). */
+    private final java.util.List<java.util.Map<Long, java.util.ArrayDeque<Long>>> idle;
+    private final long[] idleBytes;
     private final ConcurrentLinkedQueue<Table> released = new ConcurrentLinkedQueue<>();
     private final ReferenceQueue<Object> dropped = new ReferenceQueue<>();
 
@@ -59,6 +63,21 @@ final class CopyKernel
         this.unavailable = new String[devices];
         this.hostPointers = new int[devices];
         java.util.Arrays.fill(hostPointers, -1);
+        this.idle = new java.util.ArrayList<>(devices);
+        for (int d = 0; d < devices; d++)
+        {
+            idle.add(new java.util.HashMap<>());
+        }
+        this.idleBytes = new long[devices];
+    }
+
+    /** Idle table buffers kept per device for reuse; more are freed. */
+    static final long IDLE_LIMIT = 64L << 20;
+
+    /** The size class of a table: a power of two of at least 4 KiB. */
+    static long sizeClass(final long bytes)
+    {
+        return Math.max(4096, Long.highestOneBit(Math.max(1, bytes - 1)) << 1);
     }
 
     /**
@@ -169,7 +188,16 @@ final class CopyKernel
         if (0 == t.pointer)
         {
             final long bytes = (long)layout.items * CopyTable.ITEM;
-            t.pointer = driver.memAlloc(bytes);
+            final java.util.ArrayDeque<Long> pooled = idle.get(layout.device).get(sizeClass(bytes));
+            if (null != pooled && !pooled.isEmpty())
+            {
+                t.pointer = pooled.pop();
+                idleBytes[layout.device] -= sizeClass(bytes);
+            }
+            else
+            {
+                t.pointer = driver.memAlloc(sizeClass(bytes));
+            }
             driver.memcpyHtoDAsync(t.pointer, layout.host.address(), bytes, stream);
             final MemorySegment p = Arena.ofAuto().allocate(32, 8);
             p.set(ValueLayout.JAVA_LONG, 16, t.pointer);
@@ -257,18 +285,33 @@ final class CopyKernel
         live.remove(t);
         if (!t.freed && 0 != t.pointer)
         {
-            current.accept(t.layout.device);
-            try
+            final int d = t.layout.device;
+            final long size = sizeClass((long)t.layout.items * CopyTable.ITEM);
+            if (idleBytes[d] + size <= IDLE_LIMIT)
             {
-                driver.memFree(t.pointer);
+                idle.get(d).computeIfAbsent(size, k -> new java.util.ArrayDeque<>()).push(t.pointer);
+                idleBytes[d] += size;
             }
-            catch (final FerryException ex)
+            else
             {
-                LOG.log(System.Logger.Level.DEBUG, () -> "freeing a copy table: " + ex.getMessage());
+                freeBuffer(d, t.pointer, current);
             }
         }
         t.freed = true;
         t.clear();
+    }
+
+    private void freeBuffer(final int device, final long pointer, final IntConsumer current)
+    {
+        current.accept(device);
+        try
+        {
+            driver.memFree(pointer);
+        }
+        catch (final FerryException ex)
+        {
+            LOG.log(System.Logger.Level.DEBUG, () -> "freeing a copy table: " + ex.getMessage());
+        }
     }
 
     /**
@@ -282,6 +325,18 @@ final class CopyKernel
         for (final Table t : live.toArray(new Table[0]))
         {
             free(t, current);
+        }
+        for (int d = 0; d < idle.size(); d++)
+        {
+            for (final java.util.ArrayDeque<Long> q : idle.get(d).values())
+            {
+                for (final Long p : q)
+                {
+                    freeBuffer(d, p, current);
+                }
+            }
+            idle.get(d).clear();
+            idleBytes[d] = 0;
         }
         for (int d = 0; d < modules.length; d++)
         {

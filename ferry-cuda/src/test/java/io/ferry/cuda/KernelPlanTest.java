@@ -113,6 +113,16 @@ class KernelPlanTest
     }
 
     @Test
+    void tableBuffersComeInPowerOfTwoClasses()
+    {
+        assertThat(CopyKernel.sizeClass(1)).isEqualTo(4096);
+        assertThat(CopyKernel.sizeClass(4096)).isEqualTo(4096);
+        assertThat(CopyKernel.sizeClass(4097)).isEqualTo(8192);
+        assertThat(CopyKernel.sizeClass(32_768L * CopyTable.ITEM)).isEqualTo(1L << 20);
+        assertThat(CopyKernel.sizeClass((1L << 20) + 1)).isEqualTo(2L << 20);
+    }
+
+    @Test
     void stickyResultsAreTheDeviceFaults()
     {
         assertThat(CudaBackend.isSticky(700)).isTrue();  // CUDA_ERROR_ILLEGAL_ADDRESS
