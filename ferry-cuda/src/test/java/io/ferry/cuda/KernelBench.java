@@ -139,9 +139,10 @@ public final class KernelBench
                         // one 64 B descriptor: post -> DONE
                         print(p + "lat64_us", latency(agent, a, b));
                         // where the kernel starts to win: spans x size, WRITE
-                        for (final int count : new int[] {8, 64, 512, 4096, 32_768})
+                        for (final int count : new int[] {1, 2, 4, 8, 64, 512, 4096, 32_768})
                         {
-                            for (final long size : new long[] {4 << 10, 64 << 10, 512 << 10, 2 << 20})
+                            for (final long size : new long[] {4 << 10, 64 << 10, 512 << 10, 2 << 20, 16 << 20,
+                                64 << 20})
                             {
                                 if (count * size <= GIB)
                                 {
