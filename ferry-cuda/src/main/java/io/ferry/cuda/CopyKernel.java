@@ -180,8 +180,7 @@ final class CopyKernel
         {
             return true;
         }
-        final MemorySegment f = function(layout.device);
-        if (null == f)
+        if (null == function(layout.device))
         {
             return false;
         }
@@ -206,14 +205,8 @@ final class CopyKernel
             p.set(ValueLayout.ADDRESS, 8, p.asSlice(24));
             t.params = p;
         }
-        final int result = driver.launchKernel(f, Math.min(layout.items, MAX_GRID), THREADS, stream, t.params);
-        if (CudaDriver.SUCCESS != result)
+        if (!launchTable(layout.device, t.params, layout.items, stream))
         {
-            final String why = "the copy kernel could not be launched on cuda:" + layout.device + " (" +
-                driver.errorName(result) + "); copying with the driver's copies there";
-            unavailable[layout.device] = why;
-            PROCESS_LIMITS.add(why);
-            LOG.log(System.Logger.Level.WARNING, why);
             return false;
         }
         t.busy = true;
@@ -226,7 +219,59 @@ final class CopyKernel
         t.busy = false;
     }
 
-    private MemorySegment function(final int device)
+    /**
+     * Queues one launch over a table that the caller placed on the device (a staging lane's), with the current
+     * context the device's.
+     *
+     * @param device the device.
+     * @param params {@code void* params[2]}: the table's device address and its item count.
+     * @param items  the item count.
+     * @param stream the stream.
+     * @return true when queued, false when the kernel cannot run on this device (the caller copies another way).
+     */
+    boolean launchTable(final int device, final MemorySegment params, final int items, final MemorySegment stream)
+    {
+        final MemorySegment f = function(device);
+        if (null == f)
+        {
+            return false;
+        }
+        final int result = driver.launchKernel(f, Math.min(items, MAX_GRID), THREADS, stream, params);
+        if (CudaDriver.SUCCESS != result)
+        {
+            final String why = "the copy kernel could not be launched on cuda:" + device + " (" +
+                driver.errorName(result) + "); copying with the driver's copies there";
+            unavailable[device] = why;
+            PROCESS_LIMITS.add(why);
+            LOG.log(System.Logger.Level.WARNING, why);
+            return false;
+        }
+        return true;
+    }
+
+    /** The staging lanes' kernel: in the process-wide contexts, which are never released, so never unloaded. */
+    static CopyKernel shared()
+    {
+        CopyKernel k = shared;
+        if (null == k)
+        {
+            synchronized (CopyKernel.class)
+            {
+                k = shared;
+                if (null == k)
+                {
+                    k = new CopyKernel(CudaDriver.load(), Contexts.shared().deviceCount());
+                    shared = k;
+                }
+            }
+        }
+        return k;
+    }
+
+    private static volatile CopyKernel shared;
+
+    /** Loads the module on first use (any thread: staging lanes launch from their I/O threads). */
+    private synchronized MemorySegment function(final int device)
     {
         MemorySegment f = functions[device];
         if (null == f && null == unavailable[device])

@@ -50,6 +50,8 @@ public final class CudaDeviceMemory implements DeviceMemory
         private final long[] markDevices = new long[MAX_MARKS];
         private int nextMark;
         private int current = -1;
+        /** Many small pieces of one mark go as one copy kernel launch per device. */
+        private final StagingGather gather;
 
         Lane(final Contexts contexts, final long bytes)
         {
@@ -59,6 +61,7 @@ public final class CudaDeviceMemory implements DeviceMemory
             this.sinceMark = new boolean[streams.length];
             this.markEvents = new MemorySegment[streams.length][];
             buffer = arena.allocate(bytes, 4096);
+            gather = new StagingGather(driver, streams.length, arena);
             contexts.makeCurrent(0);
             try
             {
@@ -100,8 +103,21 @@ public final class CudaDeviceMemory implements DeviceMemory
             }
         }
 
+        /** Queues what the gather holds, on every device. */
+        private void flushGathered()
+        {
+            for (int d = 0; d < streams.length; d++)
+            {
+                if (gather.pending(d))
+                {
+                    gather.flush(d, stream(d), driver::memcpyAsync);
+                }
+            }
+        }
+
         public int mark()
         {
+            flushGathered();
             final int m = nextMark++;
             final int slot = m & (MAX_MARKS - 1);
             long devices = 0;
@@ -145,16 +161,32 @@ public final class CudaDeviceMemory implements DeviceMemory
 
         public void toHost(final long device, final long src, final long bufferOffset, final long length)
         {
-            driver.memcpyAsync(buffer.address() + bufferOffset, src, length, stream(device));
+            copy((int)device, buffer.address() + bufferOffset, src, length);
         }
 
         public void toDevice(final long device, final long bufferOffset, final long dst, final long length)
         {
-            driver.memcpyAsync(dst, buffer.address() + bufferOffset, length, stream(device));
+            copy((int)device, dst, buffer.address() + bufferOffset, length);
+        }
+
+        private void copy(final int device, final long dst, final long src, final long length)
+        {
+            if (gather.gathers(device))
+            {
+                if (gather.add(device, dst, src, length))
+                {
+                    gather.flush(device, stream(device), driver::memcpyAsync);
+                }
+            }
+            else
+            {
+                driver.memcpyAsync(dst, src, length, stream(device));
+            }
         }
 
         public void await()
         {
+            flushGathered();
             for (int d = 0; d < streams.length; d++)
             {
                 if (queued[d])
@@ -192,6 +224,7 @@ public final class CudaDeviceMemory implements DeviceMemory
                         markEvents[d] = null;
                     }
                 }
+                gather.close(contexts::makeCurrent);
                 contexts.makeCurrent(0);
                 driver.hostUnregister(buffer.address());
             }

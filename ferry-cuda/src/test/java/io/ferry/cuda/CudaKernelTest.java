@@ -300,8 +300,27 @@ class CudaKernelTest
     @Test
     void anotherProcesssVramThroughIpcBothWays() throws Exception
     {
+        scatteredBothWays("kernel-ipc", "CUDA", "copy kernel");
+    }
+
+    /** Over TCP, VRAM pieces are staged through pinned buffers: many small ones go by one launch per chunk. */
+    @Test
+    void manySmallVramBlocksOverTcpBothWays() throws Exception
+    {
+        final long before = StagingGather.launches();
+        scatteredBothWays("kernel-tcp", "TCP", null);
+        assertThat(StagingGather.launches()).as("staging kernel launches").isGreaterThan(before);
+    }
+
+    /**
+     * 4,096 blocks of 16 KiB, this side's block i to and from the child's block perm(i), READ then WRITE with a
+     * notification; every block checked here, the child's whole VRAM by its CRC.
+     */
+    private static void scatteredBothWays(final String prefix, final String backend, final String route)
+        throws Exception
+    {
         final long size = 64L << 20;
-        try (PeerVram p = new PeerVram("kernel-ipc", "CUDA", size); Arena arena = Arena.ofConfined())
+        try (PeerVram p = new PeerVram(prefix, backend, size); Arena arena = Arena.ofConfined())
         {
             final int blocks = 4096;
             final long block = size / blocks;
@@ -334,9 +353,10 @@ class CudaKernelTest
             try (Transfer read = p.agent.createTransfer(TransferOp.READ, local, remoteBlocks, p.name,
                 TransferOptions.NONE))
             {
+                assertThat(read.backend()).isEqualTo(backend);
                 read.post();
                 read.await(WAIT);
-                assertThat(read.telemetry().route()).isEqualTo("copy kernel");
+                assertThat(read.telemetry().route()).isEqualTo(route);
             }
             Gpu.download(0, seen, p.mine);
             for (int i = 0; i < blocks; i++)
@@ -356,7 +376,7 @@ class CudaKernelTest
             {
                 write.post();
                 write.await(WAIT);
-                assertThat(write.telemetry().route()).isEqualTo("copy kernel");
+                assertThat(write.telemetry().route()).isEqualTo(route);
             }
             assertThat(p.peer.command("notif", 30)).isEqualTo("blocks");
             assertThat(Long.parseLong(p.peer.command("crc", 30))).isEqualTo(Gpu.crc(childModel));
