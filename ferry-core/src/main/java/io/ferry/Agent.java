@@ -1,7 +1,6 @@
 package io.ferry;
 
 import io.ferry.internal.RegionIndex;
-import io.ferry.internal.Span;
 import io.ferry.metadata.AgentMetadata;
 import io.ferry.metadata.MetadataClient;
 import io.ferry.metadata.MetadataListener;
@@ -11,30 +10,20 @@ import io.ferry.spi.Backend;
 import io.ferry.spi.BackendContext;
 import io.ferry.spi.BackendProvider;
 import io.ferry.spi.MemoryHandle;
-import io.ferry.spi.RegionSpec;
-import io.ferry.spi.RemoteRegionSpec;
-import io.ferry.spi.ResolvedDescs;
 
 import java.net.InetSocketAddress;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.EnumMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 /**
@@ -54,9 +43,8 @@ import java.util.function.Predicate;
  */
 public final class Agent implements AutoCloseable
 {
-    private static final System.Logger LOG = System.getLogger(Agent.class.getName());
+    static final System.Logger LOG = System.getLogger(Agent.class.getName());
     private static final Set<String> LIVE_NAMES = ConcurrentHashMap.newKeySet();
-    private static final AtomicLong GENERATIONS = new AtomicLong();
 
     private final AgentConfig config;
     private final String name;
@@ -68,17 +56,17 @@ public final class Agent implements AutoCloseable
     private final long remoteMask;
     private final long localMask;
     private final long notificationMask;
-    private final SecureRandom random = new SecureRandom();
     private final NotificationQueue notifications = new NotificationQueue();
-    private final Object registrationLock = new Object();
-    private final Object peerLock = new Object();
-    private final ConcurrentHashMap<String, PeerState> peers = new ConcurrentHashMap<>();
+    /** What this agent knows of its peers. */
+    private final PeerDirectory peerDirectory;
+    /** Descriptors to prepared lists and transfers. */
+    private final RequestBuilder requests;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final long nanoBase = System.nanoTime();
     private final Instant epochBase = Instant.now();
-    private volatile Map<MemoryKind, RegionIndex<LocalRegion>> localRegions = new EnumMap<>(MemoryKind.class);
     private volatile MetadataListener listener;
-    private volatile long localEpoch;
+    /** This agent's own registered memory. */
+    private final LocalRegistry registry;
 
     private Agent(final AgentConfig config)
     {
@@ -91,6 +79,9 @@ public final class Agent implements AutoCloseable
         remoteMask = backendSet.remoteMask;
         localMask = backendSet.localMask;
         notificationMask = backendSet.notificationMask;
+        registry = new LocalRegistry(name, backendSet, backends);
+        peerDirectory = new PeerDirectory(name, backendSet);
+        requests = new RequestBuilder(this, backendSet, registry, transferOwner);
     }
 
     /**
@@ -163,7 +154,7 @@ public final class Agent implements AutoCloseable
             {
                 if (!name.equals(peer))
                 {
-                    dropPeer(peer);
+                    peerDirectory.drop(peer);
                 }
             }, config.authSecretBytes(), config.metadataMaxConnections(), config.metadataMaxPeersPerClient());
     }
@@ -317,35 +308,6 @@ public final class Agent implements AutoCloseable
 
     // ------------------------------------------------------------------------------------------ registration
 
-    /** Above this no user-space address exists on any 64-bit host ferry runs on (57-bit, 5-level paging). */
-    static final long MAX_USER_ADDRESS = 1L << 57;
-
-    /**
-     * Refuses at registration a memory span that cannot be real: address 0, a span whose end overflows, host
-     * memory past the highest user-space address. Memory the caller frees later is the caller's promise; what can
-     * be known now is checked now, so that no transfer ever touches it.
-     */
-    private static void checkAddressable(final MemoryKind kind, final int index, final MemoryDesc d)
-    {
-        if (MemoryKind.DRAM != kind && MemoryKind.VRAM != kind)
-        {
-            return; // offsets into a file, block device or object: 0 is a fine start
-        }
-        if (0 == d.address())
-        {
-            throw FerryException.invalid("region " + index + " " + d + " starts at address 0 (a null pointer)");
-        }
-        if (d.address() + d.length() < 0)
-        {
-            throw FerryException.invalid("region " + index + " " + d + " ends past the 64-bit address range");
-        }
-        if (MemoryKind.DRAM == kind && d.address() + d.length() > MAX_USER_ADDRESS)
-        {
-            throw FerryException.invalid("region " + index + " " + d + " ends past the highest user-space address " +
-                "0x" + Long.toHexString(MAX_USER_ADDRESS));
-        }
-    }
-
     /**
      * Registers regions with every backend of this agent that supports their kind (all-or-nothing per backend;
      * succeeds if at least one backend took them all).
@@ -360,124 +322,7 @@ public final class Agent implements AutoCloseable
     public Registration register(final MemoryKind kind, final List<Region> regions, final String... backendOnly)
     {
         checkOpen();
-        Objects.requireNonNull(kind, "kind");
-        Objects.requireNonNull(regions, "regions");
-        if (regions.isEmpty())
-        {
-            throw FerryException.invalid("no regions to register");
-        }
-        long candidates = 0;
-        for (int slot = 0; slot < backends.length; slot++)
-        {
-            if (backends[slot].memoryKinds().contains(kind))
-            {
-                candidates |= 1L << slot;
-            }
-        }
-        if (backendOnly.length > 0)
-        {
-            long only = 0;
-            for (final String b : backendOnly)
-            {
-                final int slot = slotOf(b);
-                if (slot < 0)
-                {
-                    throw new FerryException(ErrorCode.NOT_FOUND, "agent '" + name + "' has no backend '" + b + "'");
-                }
-                only |= 1L << slot;
-            }
-            candidates &= only;
-        }
-        if (0 == candidates)
-        {
-            throw new FerryException(ErrorCode.NOT_FOUND, "no backend of agent '" + name + "' supports " + kind +
-                " memory (backends: " + describeBackends() + ")");
-        }
-
-        final int n = regions.size();
-        final MemoryDesc[] descs = new MemoryDesc[n];
-        final long[] keys = new long[n];
-        for (int i = 0; i < n; i++)
-        {
-            final Region r = Objects.requireNonNull(regions.get(i), "region " + i);
-            descs[i] = r.normalizedDesc(kind);
-            if (0 == descs[i].length())
-            {
-                throw FerryException.invalid("region " + i + " " + descs[i] + " is empty");
-            }
-            if (null != r.segment() && !r.segment().scope().isAlive())
-            {
-                throw FerryException.invalid("region " + i + " " + descs[i] + " belongs to a closed arena");
-            }
-            checkAddressable(kind, i, descs[i]);
-            keys[i] = random.nextLong();
-        }
-
-        final MemoryHandle[][] handles = new MemoryHandle[n][backends.length];
-        long registered = 0;
-        FerryException lastError = null;
-        for (int slot = 0; slot < backends.length; slot++)
-        {
-            if (0 == (candidates & (1L << slot)))
-            {
-                continue;
-            }
-            int done = 0;
-            try
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    final Region r = regions.get(i);
-                    handles[i][slot] = backends[slot].register(new RegionSpec(kind, descs[i].address(),
-                        descs[i].length(), descs[i].deviceId(), r.metaInfoUnsafe(), r.segment(), keys[i]));
-                    done++;
-                }
-                registered |= 1L << slot;
-            }
-            catch (final RuntimeException ex)
-            {
-                for (int i = 0; i < done; i++)
-                {
-                    deregisterQuietly(backends[slot], handles[i][slot]);
-                    handles[i][slot] = null;
-                }
-                lastError = ex instanceof FerryException fe ? fe : new FerryException(ErrorCode.BACKEND,
-                    "backend " + backends[slot].name() + " failed to register region " + done + ": " + ex, ex);
-                LOG.log(System.Logger.Level.DEBUG, "registration on " + backends[slot].name() + " failed", ex);
-            }
-        }
-        if (0 == registered)
-        {
-            throw new FerryException(null == lastError ? ErrorCode.BACKEND : lastError.code(),
-                "no backend of agent '" + name + "' could register the " + kind + " regions: " +
-                (null == lastError ? "" : lastError.getMessage()), lastError);
-        }
-
-        final List<LocalRegion> made = new ArrayList<>(n);
-        for (int i = 0; i < n; i++)
-        {
-            final byte[][] pub = new byte[backends.length][];
-            final MemoryHandle[] loop = new MemoryHandle[backends.length];
-            for (int slot = 0; slot < backends.length; slot++)
-            {
-                if (0 != (registered & (1L << slot)))
-                {
-                    pub[slot] = backends[slot].supportsRemote() ? backends[slot].publicData(handles[i][slot]) : null;
-                    loop[slot] = backends[slot].supportsLocal() ?
-                        backends[slot].loadLocalRegion(handles[i][slot]) : null;
-                }
-            }
-            made.add(new LocalRegion(kind, descs[i], regions.get(i).metaInfoUnsafe(), regions.get(i).segment(),
-                keys[i], handles[i], loop, pub, registered));
-        }
-        synchronized (registrationLock)
-        {
-            checkOpen();
-            final Map<MemoryKind, RegionIndex<LocalRegion>> next = new EnumMap<>(localRegions);
-            next.put(kind, localIndex(kind).with(made));
-            localRegions = next;
-        }
-        return new Registration(this, kind, List.copyOf(made));
+        return new Registration(this, kind, registry.register(kind, regions, backendOnly));
     }
 
     /**
@@ -491,87 +336,12 @@ public final class Agent implements AutoCloseable
     public void deregister(final MemoryKind kind, final DescList descs)
     {
         checkOpen();
-        Objects.requireNonNull(descs, "descs");
-        final List<LocalRegion> chosen = new ArrayList<>(descs.size());
-        synchronized (registrationLock)
-        {
-            final RegionIndex<LocalRegion> index = localIndex(kind);
-            final Set<LocalRegion> taken = Collections.newSetFromMap(new IdentityHashMap<>());
-            for (int i = 0; i < descs.size(); i++)
-            {
-                LocalRegion r = index.findExact(descs.address(i), descs.length(i), descs.deviceId(i));
-                if (null != r && taken.contains(r))
-                {
-                    r = null;
-                    for (final LocalRegion other : index.entries())
-                    {
-                        if (!taken.contains(other) && other.address == descs.address(i) &&
-                            other.length == descs.length(i) && other.deviceId == descs.deviceId(i))
-                        {
-                            r = other;
-                            break;
-                        }
-                    }
-                }
-                if (null == r)
-                {
-                    throw new FerryException(ErrorCode.NOT_FOUND, "descriptor " + i + " " + descs.get(i) +
-                        " is not exactly a registered " + kind + " region of agent '" + name +
-                        "' (deregistration needs the exact span); nothing was deregistered");
-                }
-                taken.add(r);
-                chosen.add(r);
-            }
-            removeLocked(kind, chosen);
-        }
-        releaseHandles(chosen);
+        registry.deregister(kind, descs);
     }
 
     void deregister(final Registration registration)
     {
-        final List<LocalRegion> chosen = new ArrayList<>();
-        synchronized (registrationLock)
-        {
-            for (final LocalRegion r : registration.regions())
-            {
-                if (r.live)
-                {
-                    chosen.add(r);
-                }
-            }
-            if (chosen.isEmpty())
-            {
-                return;
-            }
-            removeLocked(registration.kind(), chosen);
-        }
-        releaseHandles(chosen);
-    }
-
-    private void removeLocked(final MemoryKind kind, final List<LocalRegion> removed)
-    {
-        for (final LocalRegion r : removed)
-        {
-            r.live = false;
-        }
-        final Map<MemoryKind, RegionIndex<LocalRegion>> next = new EnumMap<>(localRegions);
-        next.put(kind, localIndex(kind).without(removed));
-        localRegions = next;
-        localEpoch++;
-    }
-
-    private void releaseHandles(final List<LocalRegion> removed)
-    {
-        for (final LocalRegion r : removed)
-        {
-            for (int slot = 0; slot < backends.length; slot++)
-            {
-                if (null != r.handles[slot])
-                {
-                    deregisterQuietly(backends[slot], r.handles[slot]);
-                }
-            }
-        }
+        registry.deregister(registration.kind(), registration.regions());
     }
 
     /**
@@ -580,7 +350,7 @@ public final class Agent implements AutoCloseable
      */
     public int registeredRegionCount(final MemoryKind kind)
     {
-        return localIndex(kind).size();
+        return registry.count(kind);
     }
 
     // ------------------------------------------------------------------------------------------ metadata
@@ -595,7 +365,7 @@ public final class Agent implements AutoCloseable
         checkOpen();
         requireRemoteBackend();
         final List<RegionRecord> records = new ArrayList<>();
-        for (final Map.Entry<MemoryKind, RegionIndex<LocalRegion>> e : localRegions.entrySet())
+        for (final Map.Entry<MemoryKind, RegionIndex<LocalRegion>> e : registry.all().entrySet())
         {
             for (final LocalRegion r : e.getValue().entries())
             {
@@ -620,7 +390,7 @@ public final class Agent implements AutoCloseable
         requireRemoteBackend();
         Objects.requireNonNull(regions, "regions");
         final List<RegionRecord> records = new ArrayList<>();
-        final RegionIndex<LocalRegion> index = localIndex(regions.kind());
+        final RegionIndex<LocalRegion> index = registry.index(regions.kind());
         for (int i = 0; i < regions.size(); i++)
         {
             final LocalRegion r = index.findExact(regions.address(i), regions.length(i), regions.deviceId(i));
@@ -682,143 +452,8 @@ public final class Agent implements AutoCloseable
         {
             throw FerryException.invalid("metadata of agent '" + name + "' cannot be loaded into itself");
         }
-        synchronized (peerLock)
-        {
-            final PeerState old = peers.get(peer);
-            final byte[][] conns = null == old ? new byte[backends.length][] : old.connectionInfo.clone();
-            long reachable = null == old ? 0 : old.reachableMask;
-
-            final List<Integer> newConnSlots = new ArrayList<>();
-            for (final Map.Entry<String, byte[]> e : md.connectionInfo().entrySet())
-            {
-                final int slot = slotOf(e.getKey());
-                if (slot < 0 || 0 == (remoteMask & (1L << slot)))
-                {
-                    continue;
-                }
-                if (null != conns[slot])
-                {
-                    if (!Arrays.equals(conns[slot], e.getValue()))
-                    {
-                        throw new FerryException(ErrorCode.NOT_ALLOWED, "connection info of peer '" + peer +
-                            "' for backend " + e.getKey() + " differs from the loaded one; invalidate the peer " +
-                            "before loading its new metadata");
-                    }
-                }
-                else
-                {
-                    newConnSlots.add(slot);
-                }
-            }
-            if (null == old && newConnSlots.isEmpty())
-            {
-                if (md.connectionInfo().isEmpty())
-                {
-                    throw new FerryException(ErrorCode.NOT_FOUND, "metadata of peer '" + peer + "' carries no " +
-                        "connection info and none was loaded before; load its connection info first");
-                }
-                throw new FerryException(ErrorCode.BACKEND, "no common backend with peer '" + peer + "': it offers " +
-                    md.connectionInfo().keySet() + ", agent '" + name + "' has " + backendNames());
-            }
-
-            final List<Integer> loadedSlots = new ArrayList<>();
-            try
-            {
-                for (final int slot : newConnSlots)
-                {
-                    final byte[] info = md.connectionInfo().get(backends[slot].name());
-                    final boolean reach = backends[slot].loadRemoteConnectionInfo(peer, info);
-                    loadedSlots.add(slot);
-                    conns[slot] = info;
-                    if (reach)
-                    {
-                        reachable |= 1L << slot;
-                    }
-                }
-                if (0 == reachable)
-                {
-                    throw new FerryException(ErrorCode.BACKEND, "no backend of agent '" + name + "' can reach peer '" +
-                        peer + "' (it offers " + md.connectionInfo().keySet() + ")");
-                }
-                final Map<MemoryKind, RegionIndex<PeerRegion>> regions = mergeRegions(peer, old, conns, reachable, md);
-                final long generation = null == old ? GENERATIONS.incrementAndGet() : old.generation;
-                peers.put(peer, new PeerState(peer, generation, conns, reachable, regions));
-            }
-            catch (final RuntimeException ex)
-            {
-                if (null == old)
-                {
-                    for (final int slot : loadedSlots)
-                    {
-                        disconnectQuietly(backends[slot], peer);
-                    }
-                }
-                throw ex;
-            }
-        }
+        peerDirectory.load(md);
         return peer;
-    }
-
-    private Map<MemoryKind, RegionIndex<PeerRegion>> mergeRegions(
-        final String peer, final PeerState old, final byte[][] conns, final long reachable, final AgentMetadata md)
-    {
-        final Map<MemoryKind, RegionIndex<PeerRegion>> result = null == old ? PeerState.noRegions() :
-            new EnumMap<>(old.regions);
-        final Map<MemoryKind, Map<List<Long>, PeerRegion>> changed = new EnumMap<>(MemoryKind.class);
-        for (final RegionRecord rec : md.regions())
-        {
-            final int slot = slotOf(rec.backend());
-            if (slot < 0 || null == conns[slot] || 0 == (reachable & (1L << slot)))
-            {
-                continue; // a backend this agent lacks, or one that cannot reach the peer from here
-            }
-            final List<Long> key = List.of(rec.address(), rec.length(), rec.deviceId());
-            final Map<List<Long>, PeerRegion> byKind = changed.computeIfAbsent(rec.kind(), k -> new LinkedHashMap<>());
-            PeerRegion base = byKind.get(key);
-            if (null == base && null != old)
-            {
-                base = old.regions(rec.kind()).findExact(rec.address(), rec.length(), rec.deviceId());
-                if (null != base && null != base.handles[slot] && (base.accessKey != rec.accessKey() ||
-                    !Arrays.equals(base.publicData[slot], rec.publicData()) ||
-                    !Arrays.equals(base.metaInfo, rec.metaInfo())))
-                {
-                    // the peer registered this span again: the new record replaces the old one, and transfers
-                    // prepared against the old one are refused by the peer, which no longer knows its key
-                    base = null;
-                }
-            }
-            if (null != base && null != base.handles[slot])
-            {
-                continue;
-            }
-            final MemoryHandle handle = backends[slot].loadRemoteRegion(new RemoteRegionSpec(peer, rec.kind(),
-                rec.address(), rec.length(), rec.deviceId(), rec.metaInfo(), rec.accessKey(), rec.publicData()));
-            if (null == handle)
-            {
-                continue; // this backend cannot reach the region from here: another one carries it
-            }
-            final MemoryHandle[] handles = null == base ? new MemoryHandle[backends.length] : base.handles.clone();
-            final byte[][] pub = null == base ? new byte[backends.length][] : base.publicData.clone();
-            handles[slot] = handle;
-            pub[slot] = rec.publicData();
-            byKind.put(key, new PeerRegion(rec.kind(), rec.address(), rec.length(), rec.deviceId(), rec.metaInfo(),
-                rec.accessKey(), handles, pub, (null == base ? 0 : base.backendMask) | (1L << slot)));
-        }
-        for (final Map.Entry<MemoryKind, Map<List<Long>, PeerRegion>> e : changed.entrySet())
-        {
-            final RegionIndex<PeerRegion> before = null == old ? RegionIndex.empty() : old.regions(e.getKey());
-            final List<PeerRegion> replaced = new ArrayList<>();
-            for (final PeerRegion r : e.getValue().values())
-            {
-                final PeerRegion prev = before.findExact(r.address, r.length, r.deviceId);
-                if (null != prev)
-                {
-                    replaced.add(prev);
-                }
-            }
-            result.put(e.getKey(), before.without(replaced).with(e.getValue().values()));
-        }
-        return result;
     }
 
     /**
@@ -830,7 +465,7 @@ public final class Agent implements AutoCloseable
     public boolean checkRemote(final String peer, final DescList descs)
     {
         checkOpen();
-        final PeerState ps = peers.get(peer);
+        final PeerState ps = peerDirectory.get(peer);
         if (null == ps)
         {
             return false;
@@ -864,28 +499,11 @@ public final class Agent implements AutoCloseable
         {
             throw FerryException.invalid("agent '" + name + "' cannot invalidate itself");
         }
-        if (null == dropPeer(peer))
+        if (null == peerDirectory.drop(peer))
         {
             throw new FerryException(ErrorCode.NOT_FOUND, "no metadata of peer '" + peer + "' is loaded in agent '" +
                 name + "'");
         }
-    }
-
-    private PeerState dropPeer(final String peer)
-    {
-        final PeerState removed;
-        synchronized (peerLock)
-        {
-            removed = peers.remove(peer);
-        }
-        if (null != removed)
-        {
-            for (final Backend b : backends)
-            {
-                disconnectQuietly(b, peer);
-            }
-        }
-        return removed;
     }
 
     /**
@@ -960,7 +578,7 @@ public final class Agent implements AutoCloseable
     {
         checkOpen();
         Objects.requireNonNull(kind, "kind");
-        final List<PeerRegion> all = new ArrayList<>(requirePeer(peer).regions(kind).entries());
+        final List<PeerRegion> all = new ArrayList<>(peerDirectory.require(peer).regions(kind).entries());
         all.sort(java.util.Comparator.comparingLong((PeerRegion r) -> r.address));
         final DescList.Builder b = DescList.builder(kind, Math.max(1, all.size()));
         for (final PeerRegion r : all)
@@ -975,7 +593,7 @@ public final class Agent implements AutoCloseable
      */
     public Set<String> peers()
     {
-        return Collections.unmodifiableSet(new TreeSet<>(peers.keySet()));
+        return peerDirectory.names();
     }
 
     /**
@@ -988,7 +606,7 @@ public final class Agent implements AutoCloseable
     public List<String> backendsReaching(final String peer)
     {
         checkOpen();
-        return backendSet.names(requirePeer(peer).reachableMask);
+        return backendSet.names(peerDirectory.require(peer).reachableMask);
     }
 
     /**
@@ -1000,7 +618,7 @@ public final class Agent implements AutoCloseable
     public void connect(final String peer)
     {
         checkOpen();
-        final PeerState ps = requirePeer(peer);
+        final PeerState ps = peerDirectory.require(peer);
         for (int slot = 0; slot < backends.length; slot++)
         {
             if (0 != (ps.reachableMask & (1L << slot)))
@@ -1024,7 +642,7 @@ public final class Agent implements AutoCloseable
     {
         checkOpen();
         requireNonEmpty(descs);
-        return resolve(PreparedList.Side.LOCAL, null, 0, localIndex(descs.kind()), descs, -1L,
+        return requests.resolve(PreparedList.Side.LOCAL, null, 0, registry.index(descs.kind()), descs, -1L,
             "registered with agent '" + name + "'");
     }
 
@@ -1045,58 +663,16 @@ public final class Agent implements AutoCloseable
         requireNonEmpty(descs);
         if (name.equals(peer))
         {
-            return resolve(PreparedList.Side.LOOPBACK, name, 0, localIndex(descs.kind()), descs, localMask,
+            return requests.resolve(PreparedList.Side.LOOPBACK, name, 0, registry.index(descs.kind()), descs, localMask,
                 "registered with agent '" + name + "'");
         }
-        return prepareRemote(requirePeer(peer), descs);
+        return prepareRemote(peerDirectory.require(peer), descs);
     }
 
     private PreparedList prepareRemote(final PeerState ps, final DescList descs)
     {
-        return resolve(PreparedList.Side.REMOTE, ps.name, ps.generation, ps.regions(descs.kind()), descs,
+        return requests.resolve(PreparedList.Side.REMOTE, ps.name, ps.generation, ps.regions(descs.kind()), descs,
             ps.reachableMask, "published by peer '" + ps.name + "'");
-    }
-
-    private PreparedList resolve(
-        final PreparedList.Side side,
-        final String peer,
-        final long generation,
-        final RegionIndex<? extends Span> index,
-        final DescList descs,
-        final long reachMask,
-        final String where)
-    {
-        final int n = descs.size();
-        final Span[] regions = new Span[n];
-        final long[] addresses = descs.addressesUnsafe();
-        final long[] lengths = descs.lengthsUnsafe();
-        long mask = reachMask;
-        Span prev = null;
-        for (int i = 0; i < n; i++)
-        {
-            final long a = addresses[i];
-            final long l = lengths[i];
-            final long d = descs.deviceId(i);
-            Span r = prev;
-            if (null == r || !MemoryDesc.covers(r.address(), r.length(), r.deviceId(), a, l, d))
-            {
-                r = index.find(a, l, d);
-                if (null == r)
-                {
-                    throw new FerryException(ErrorCode.NOT_FOUND, "descriptor " + i + " " + descs.get(i) +
-                        " is not inside any " + descs.kind() + " region " + where);
-                }
-                mask &= r instanceof LocalRegion lr ? lr.backendMask : ((PeerRegion)r).backendMask;
-                prev = r;
-            }
-            regions[i] = r;
-        }
-        if (0 == mask)
-        {
-            throw new FerryException(ErrorCode.NOT_FOUND, "no single backend of agent '" + name + "' holds every " +
-                "descriptor of " + descs + (null == peer ? "" : " for peer '" + peer + "'"));
-        }
-        return new PreparedList(this, side, peer, generation, descs.kind(), regions, descs, mask);
     }
 
     /**
@@ -1124,119 +700,7 @@ public final class Agent implements AutoCloseable
         final TransferOptions options)
     {
         checkOpen();
-        Objects.requireNonNull(op, "op");
-        Objects.requireNonNull(local, "local");
-        Objects.requireNonNull(remote, "remote");
-        Objects.requireNonNull(localIndices, "localIndices");
-        Objects.requireNonNull(remoteIndices, "remoteIndices");
-        final TransferOptions opts = null == options ? TransferOptions.NONE : options;
-        if (local.agent != this || remote.agent != this)
-        {
-            throw FerryException.invalid("a prepared list belongs to agent '" +
-                (local.agent != this ? local.agent.name : remote.agent.name) + "', not '" + name + "'");
-        }
-        if (!local.isLocal())
-        {
-            throw FerryException.invalid("the local list was prepared for peer '" + local.peer +
-                "'; prepare the initiator's memory with prepare(descs)");
-        }
-        if (remote.isLocal())
-        {
-            throw FerryException.invalid("the remote list was prepared as a local list; prepare the target's " +
-                "memory with prepare(peer, descs)");
-        }
-        final int n = localIndices.length;
-        if (0 == n || n != remoteIndices.length)
-        {
-            throw FerryException.invalid("index arrays must be non-empty and of equal length, got " + n + " local and " +
-                remoteIndices.length + " remote");
-        }
-        final int slot = chooseBackend(local.backendMask & remote.backendMask, opts.backend(), remote.peer);
-        final Backend backend = backends[slot];
-        final byte[] notification = opts.notificationUnsafe();
-        if (null != notification && !backend.supportsNotifications())
-        {
-            throw new FerryException(ErrorCode.BACKEND, "backend " + backend.name() + " cannot deliver notifications");
-        }
-
-        final ResolvedDescs lres = new ResolvedDescs(n);
-        final ResolvedDescs rres = new ResolvedDescs(n);
-        final boolean loopback = PreparedList.Side.LOOPBACK == remote.side;
-        final Set<LocalRegion> touched = Collections.newSetFromMap(new IdentityHashMap<>());
-        final long[] lAddr = local.addresses;
-        final long[] rAddr = remote.addresses;
-        final long[] lLen = local.lengths;
-        final long[] rLen = remote.lengths;
-        final Span[] lRegions = local.regions;
-        final Span[] rRegions = remote.regions;
-        Span prevL = null;
-        Span prevR = null;
-        MemoryHandle lHandle = null;
-        MemoryHandle rHandle = null;
-        long lBase = 0;
-        long rBase = 0;
-        long prevLEnd = -1;
-        long prevREnd = -1;
-        final int localCount = lRegions.length;
-        final int remoteCount = rRegions.length;
-        for (int k = 0; k < n; k++)
-        {
-            final int li = localIndices[k];
-            final int ri = remoteIndices[k];
-            if (li < 0 || li >= localCount)
-            {
-                throw FerryException.invalid("local index " + li + " at position " + k + " is out of range [0, " +
-                    localCount + ")");
-            }
-            if (ri < 0 || ri >= remoteCount)
-            {
-                throw FerryException.invalid("remote index " + ri + " at position " + k + " is out of range [0, " +
-                    remoteCount + ")");
-            }
-            final long len = lLen[li];
-            if (len != rLen[ri])
-            {
-                throw FerryException.invalid("pair " + k + ": local descriptor " + li + " is " + len +
-                    " B but remote descriptor " + ri + " is " + rLen[ri] + " B");
-            }
-            final Span lr = lRegions[li];
-            final Span rr = rRegions[ri];
-            if (lr != prevL)
-            {
-                lHandle = local.handle(li, slot);
-                lBase = lr.address();
-                touched.add((LocalRegion)lr);
-            }
-            if (rr != prevR)
-            {
-                rHandle = remote.handle(ri, slot);
-                rBase = rr.address();
-                if (loopback)
-                {
-                    touched.add((LocalRegion)rr);
-                }
-            }
-            final long lo = lAddr[li] - lBase;
-            final long ro = rAddr[ri] - rBase;
-            if (lr == prevL && rr == prevR && lo == prevLEnd && ro == prevREnd)
-            {
-                lres.extendLast(len);
-                rres.extendLast(len);
-            }
-            else
-            {
-                lres.add(lHandle, lo, len);
-                rres.add(rHandle, ro, len);
-            }
-            prevL = lr;
-            prevR = rr;
-            prevLEnd = lo + len;
-            prevREnd = ro + len;
-        }
-        final Transfer t = new Transfer(transferOwner, op, backend, remote, touched.toArray(new LocalRegion[0]), localEpoch,
-            lres.totalBytes(), lres.count(), notification);
-        t.request(backend.prepare(op, lres, rres, remote.peer, t.sink()));
-        return t;
+        return requests.build(op, local, localIndices, remote, remoteIndices, options);
     }
 
     /**
@@ -1286,14 +750,14 @@ public final class Agent implements AutoCloseable
         }
         if (PreparedList.Side.REMOTE == remote.side)
         {
-            final PeerState ps = peers.get(remote.peer);
+            final PeerState ps = peerDirectory.get(remote.peer);
             if (null == ps || ps.generation != remote.generation)
             {
                 throw new FerryException(ErrorCode.NOT_FOUND, "metadata of peer '" + remote.peer + "' was " +
                     (null == ps ? "invalidated" : "re-loaded") + " after " + transfer + " was made; prepare it again");
             }
         }
-        if (epoch != localEpoch)
+        if (epoch != registry.epoch())
         {
             for (final LocalRegion r : touched)
             {
@@ -1310,18 +774,13 @@ public final class Agent implements AutoCloseable
     {
         if (PreparedList.Side.REMOTE == remote.side)
         {
-            final PeerState ps = peers.get(remote.peer);
-            if (null != ps && ps.generation == remote.generation && null != dropPeer(remote.peer))
+            final PeerState ps = peerDirectory.get(remote.peer);
+            if (null != ps && ps.generation == remote.generation && null != peerDirectory.drop(remote.peer))
             {
                 LOG.log(System.Logger.Level.WARNING, "agent " + name + " lost peer " + remote.peer + ": " + reason +
                     "; its metadata was dropped");
             }
         }
-    }
-
-    private int chooseBackend(final long mask, final String hint, final String peer)
-    {
-        return backendSet.choose(mask, hint, peer, name);
     }
 
     // ------------------------------------------------------------------------------------------ notifications
@@ -1339,7 +798,7 @@ public final class Agent implements AutoCloseable
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(payload, "payload");
         final long mask = name.equals(peer) ? localMask & notificationMask :
-            requirePeer(peer).reachableMask & notificationMask;
+            peerDirectory.require(peer).reachableMask & notificationMask;
         if (0 == mask)
         {
             throw new FerryException(ErrorCode.BACKEND, "no backend of agent '" + name +
@@ -1415,22 +874,8 @@ public final class Agent implements AutoCloseable
         {
             closeQuietly(b);
         }
-        synchronized (registrationLock)
-        {
-            for (final RegionIndex<LocalRegion> index : localRegions.values())
-            {
-                for (final LocalRegion r : index.entries())
-                {
-                    r.live = false;
-                }
-            }
-            localRegions = new EnumMap<>(MemoryKind.class);
-            localEpoch++;
-        }
-        synchronized (peerLock)
-        {
-            peers.clear();
-        }
+        registry.close();
+        peerDirectory.clear();
         LIVE_NAMES.remove(name);
     }
 
@@ -1504,23 +949,6 @@ public final class Agent implements AutoCloseable
         return backendSet.slotOf(backendName);
     }
 
-    private RegionIndex<LocalRegion> localIndex(final MemoryKind kind)
-    {
-        final RegionIndex<LocalRegion> index = localRegions.get(kind);
-        return null == index ? RegionIndex.empty() : index;
-    }
-
-    private PeerState requirePeer(final String peer)
-    {
-        final PeerState ps = peers.get(peer);
-        if (null == ps)
-        {
-            throw new FerryException(ErrorCode.NOT_FOUND, "no metadata of peer '" + peer + "' is loaded in agent '" +
-                name + "'");
-        }
-        return ps;
-    }
-
     private void requireRemoteBackend()
     {
         if (0 == remoteMask)
@@ -1552,7 +980,7 @@ public final class Agent implements AutoCloseable
         BackendSet.closeQuietly(b);
     }
 
-    private static void deregisterQuietly(final Backend b, final MemoryHandle h)
+    static void deregisterQuietly(final Backend b, final MemoryHandle h)
     {
         try
         {
@@ -1564,7 +992,7 @@ public final class Agent implements AutoCloseable
         }
     }
 
-    private static void disconnectQuietly(final Backend b, final String peer)
+    static void disconnectQuietly(final Backend b, final String peer)
     {
         try
         {
@@ -1609,7 +1037,7 @@ public final class Agent implements AutoCloseable
 
         public void peerDisconnected(final String peer, final String reason)
         {
-            if (null != dropPeer(peer))
+            if (null != peerDirectory.drop(peer))
             {
                 // a peer going away is routine (it shut down); transfers it breaks report their own errors
                 LOG.log(System.Logger.Level.INFO, "agent " + name + " lost peer " + peer + ": " + reason +
