@@ -61,6 +61,8 @@ public final class Agent implements AutoCloseable
     private final PeerDirectory peerDirectory;
     /** Descriptors to prepared lists and transfers. */
     private final RequestBuilder requests;
+    /** The application's observers, each call guarded. */
+    private final Observers observers;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final long nanoBase = System.nanoTime();
     private final Instant epochBase = Instant.now();
@@ -82,6 +84,7 @@ public final class Agent implements AutoCloseable
         registry = new LocalRegistry(name, backendSet, backends);
         peerDirectory = new PeerDirectory(name, backendSet);
         requests = new RequestBuilder(this, backendSet, registry, transferOwner);
+        observers = new Observers(name, config.observers());
     }
 
     /**
@@ -519,52 +522,6 @@ public final class Agent implements AutoCloseable
         return all;
     }
 
-    void observeTransfer(final Transfer t, final long nanos, final FerryException error)
-    {
-        for (final AgentObserver o : config.observers())
-        {
-            try
-            {
-                o.onTransferEnd(new AgentObserver.TransferEvent(name, t.backend(), t.peer(), t.op(), t.totalBytes(),
-                    t.descriptorCount(), nanos, null == error ? null : error.code()));
-            }
-            catch (final RuntimeException ex)
-            {
-                LOG.log(System.Logger.Level.WARNING, "observer " + o + " failed", ex);
-            }
-        }
-    }
-
-    private void observePeerLost(final String peer, final String reason)
-    {
-        for (final AgentObserver o : config.observers())
-        {
-            try
-            {
-                o.onPeerLost(name, peer, reason);
-            }
-            catch (final RuntimeException ex)
-            {
-                LOG.log(System.Logger.Level.WARNING, "observer " + o + " failed", ex);
-            }
-        }
-    }
-
-    private void observeNotification(final Notification n)
-    {
-        for (final AgentObserver o : config.observers())
-        {
-            try
-            {
-                o.onNotification(name, n);
-            }
-            catch (final RuntimeException ex)
-            {
-                LOG.log(System.Logger.Level.WARNING, "observer " + o + " failed", ex);
-            }
-        }
-    }
-
     /**
      * The regions of one kind a peer published and this agent loaded, e.g. to address a benchmark target's memory
      * or to check what a peer offers.
@@ -905,12 +862,12 @@ public final class Agent implements AutoCloseable
 
         public boolean observed()
         {
-            return !config.observers().isEmpty();
+            return observers.any();
         }
 
         public void observeTransfer(final Transfer transfer, final long nanos, final FerryException error)
         {
-            Agent.this.observeTransfer(transfer, nanos, error);
+            observers.transferEnded(transfer, nanos, error);
         }
 
         public void peerDisconnected(final PreparedList remote, final String reason)
@@ -1029,10 +986,7 @@ public final class Agent implements AutoCloseable
         private void deliver(final Notification n)
         {
             notifications.add(n, name);
-            if (!config.observers().isEmpty())
-            {
-                observeNotification(n);
-            }
+            observers.notification(n);
         }
 
         public void peerDisconnected(final String peer, final String reason)
@@ -1043,14 +997,14 @@ public final class Agent implements AutoCloseable
                 LOG.log(System.Logger.Level.INFO, "agent " + name + " lost peer " + peer + ": " + reason +
                     "; its metadata was dropped");
             }
-            observePeerLost(peer, reason);
+            observers.peerLost(peer, reason);
         }
 
         public void peerConnectionsLost(final String peer, final String reason)
         {
             LOG.log(System.Logger.Level.DEBUG, () -> "agent " + name + ": every connection from " + peer +
                 " closed: " + reason);
-            observePeerLost(peer, reason);
+            observers.peerLost(peer, reason);
         }
     }
 }
