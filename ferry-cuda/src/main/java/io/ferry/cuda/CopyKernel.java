@@ -198,12 +198,8 @@ final class CopyKernel
                 t.pointer = driver.memAlloc(sizeClass(bytes));
             }
             driver.memcpyHtoDAsync(t.pointer, layout.host.address(), bytes, stream);
-            final MemorySegment p = Arena.ofAuto().allocate(32, 8);
-            p.set(ValueLayout.JAVA_LONG, 16, t.pointer);
-            p.set(ValueLayout.JAVA_INT, 24, layout.items);
-            p.set(ValueLayout.ADDRESS, 0, p.asSlice(16));
-            p.set(ValueLayout.ADDRESS, 8, p.asSlice(24));
-            t.params = p;
+            t.params = launchParams(Arena.ofAuto(), t.pointer);
+            itemCount(t.params, layout.items);
         }
         if (!launchTable(layout.device, t.params, layout.items, stream))
         {
@@ -211,6 +207,27 @@ final class CopyKernel
         }
         t.busy = true;
         return true;
+    }
+
+    /**
+     * @param arena where the parameters live (as long as the table is launched).
+     * @param table the table's device address.
+     * @return {@code void* params[2]} for cuLaunchKernel, pointing at the table's address and at an item count set
+     * by {@link #itemCount}.
+     */
+    static MemorySegment launchParams(final Arena arena, final long table)
+    {
+        final MemorySegment p = arena.allocate(32, 8);
+        p.set(ValueLayout.JAVA_LONG, 16, table);
+        p.set(ValueLayout.ADDRESS, 0, p.asSlice(16));
+        p.set(ValueLayout.ADDRESS, 8, p.asSlice(24));
+        return p;
+    }
+
+    /** Sets the item count that {@link #launchParams} points at. */
+    static void itemCount(final MemorySegment params, final int items)
+    {
+        params.set(ValueLayout.JAVA_INT, 24, items);
     }
 
     /** A post of the table's request ended: its copies ran (or the device failed). On the progress thread. */

@@ -60,7 +60,7 @@ final class CopyTable
             throw new IllegalArgumentException(items + " kernel items in one request");
         }
         final MemorySegment host = Arena.ofAuto().allocate(Math.max(1, items) * ITEM, 8);
-        long at = 0;
+        int k = 0;
         for (int i = 0; i < len.length; i++)
         {
             if (!select[i])
@@ -69,13 +69,27 @@ final class CopyTable
             }
             for (long off = 0; off < len[i]; off += ITEM_BYTES)
             {
-                host.set(ValueLayout.JAVA_LONG, at, src[i] + off);
-                host.set(ValueLayout.JAVA_LONG, at + 8, dst[i] + off);
-                host.set(ValueLayout.JAVA_LONG, at + 16, Math.min(ITEM_BYTES, len[i] - off));
-                at += ITEM;
+                put(host, k++, src[i] + off, dst[i] + off, Math.min(ITEM_BYTES, len[i] - off));
             }
         }
         return new CopyTable(device, host, (int)items, bytes);
+    }
+
+    /**
+     * Writes item {@code k} of a table in the kernel's layout.
+     *
+     * @param items  the table's host memory.
+     * @param k      the item.
+     * @param src    source address.
+     * @param dst    destination address.
+     * @param length bytes.
+     */
+    static void put(final MemorySegment items, final int k, final long src, final long dst, final long length)
+    {
+        final long at = (long)k * ITEM;
+        items.set(ValueLayout.JAVA_LONG, at, src);
+        items.set(ValueLayout.JAVA_LONG, at + 8, dst);
+        items.set(ValueLayout.JAVA_LONG, at + 16, length);
     }
 
     /** Items a span of {@code length} bytes takes (none for an empty one). */

@@ -2,7 +2,6 @@ package io.ferry.cuda;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Collects a staging lane's copies per device (VRAM pieces to and from its pinned buffer) and queues them, when the
@@ -125,21 +124,14 @@ final class StagingGather
         if (0 == table[device])
         {
             table[device] = driver.memAlloc((long)CAPACITY * CopyTable.ITEM);
-            final MemorySegment p = arena.allocate(32, 8);
-            p.set(ValueLayout.JAVA_LONG, 16, table[device]);
-            p.set(ValueLayout.ADDRESS, 0, p.asSlice(16));
-            p.set(ValueLayout.ADDRESS, 8, p.asSlice(24));
-            params[device] = p;
+            params[device] = CopyKernel.launchParams(arena, table[device]);
         }
         for (int i = 0; i < n; i++)
         {
-            final long at = (long)i * CopyTable.ITEM;
-            items.set(ValueLayout.JAVA_LONG, at, src[device][i]);
-            items.set(ValueLayout.JAVA_LONG, at + 8, dst[device][i]);
-            items.set(ValueLayout.JAVA_LONG, at + 16, len[device][i]);
+            CopyTable.put(items, i, src[device][i], dst[device][i], len[device][i]);
         }
         driver.memcpyHtoDAsync(table[device], items.address(), (long)n * CopyTable.ITEM, stream);
-        params[device].set(ValueLayout.JAVA_INT, 24, n);
+        CopyKernel.itemCount(params[device], n);
         if (kernel.launchTable(device, params[device], n, stream))
         {
             LAUNCHES.incrementAndGet();

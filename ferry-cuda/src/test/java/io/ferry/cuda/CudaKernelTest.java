@@ -17,7 +17,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -156,12 +155,7 @@ class CudaKernelTest
         final long dstBase, final long size)
     {
         final long slot = size / count;
-        final List<Integer> order = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
-        {
-            order.add(i);
-        }
-        Collections.shuffle(order, random);
+        final int[] order = Gpu.permutation(count, random);
         final long[] src = new long[count];
         final long[] dst = new long[count];
         final long[] len = new long[count];
@@ -169,7 +163,7 @@ class CudaKernelTest
         {
             len[i] = 1 + (long)(random.nextDouble() * Math.min(max, slot - 32));
             src[i] = srcBase + i * slot + random.nextInt((int)Math.min(32, slot - len[i]) + 1);
-            dst[i] = dstBase + order.get(i) * slot + random.nextInt((int)Math.min(32, slot - len[i]) + 1);
+            dst[i] = dstBase + order[i] * slot + random.nextInt((int)Math.min(32, slot - len[i]) + 1);
         }
         return new Spans(src, dst, len);
     }
@@ -200,16 +194,11 @@ class CudaKernelTest
             final long[] src = new long[blocks];
             final long[] dst = new long[blocks];
             final long[] len = new long[blocks];
-            final List<Integer> order = new ArrayList<>(blocks);
-            for (int i = 0; i < blocks; i++)
-            {
-                order.add(i);
-            }
-            Collections.shuffle(order, random);
+            final int[] order = Gpu.permutation(blocks, random);
             for (int i = 0; i < blocks; i++)
             {
                 src[i] = a + i * 4096L;
-                dst[i] = b + order.get(i) * 4096L;
+                dst[i] = b + order[i] * 4096L;
                 len[i] = 4096;
             }
             final List<Spans> cases = List.of(new Spans(src, dst, len),
@@ -324,19 +313,14 @@ class CudaKernelTest
         {
             final int blocks = 4096;
             final long block = size / blocks;
-            final List<Integer> order = new ArrayList<>(blocks);
-            for (int i = 0; i < blocks; i++)
-            {
-                order.add(i);
-            }
-            Collections.shuffle(order, new Random(53));
+            final int[] order = Gpu.permutation(blocks, new Random(53));
             final long[] mine = new long[blocks];
             final long[] theirs = new long[blocks];
             final long[] len = new long[blocks];
             for (int i = 0; i < blocks; i++)
             {
                 mine[i] = p.mine + i * block;
-                theirs[i] = p.theirs + order.get(i) * block;
+                theirs[i] = p.theirs + order[i] * block;
                 len[i] = block;
             }
             final DescList local = descs(MemoryKind.VRAM, mine, len);
@@ -362,14 +346,14 @@ class CudaKernelTest
             for (int i = 0; i < blocks; i++)
             {
                 assertThat(MemorySegment.mismatch(seen, i * block, (i + 1) * block, childModel,
-                    order.get(i) * block, (order.get(i) + 1) * block)).as("block %d", i).isEqualTo(-1L);
+                    order[i] * block, (order[i] + 1) * block)).as("block %d", i).isEqualTo(-1L);
             }
             // WRITE: new bytes here, block i to the child's block order[i]; the child's CRC must match the model
             Fixtures.fill(seen, 59);
             Gpu.upload(0, p.mine, seen);
             for (int i = 0; i < blocks; i++)
             {
-                MemorySegment.copy(seen, i * block, childModel, order.get(i) * block, block);
+                MemorySegment.copy(seen, i * block, childModel, order[i] * block, block);
             }
             try (Transfer write = p.agent.createTransfer(TransferOp.WRITE, local, remoteBlocks, p.name,
                 TransferOptions.notify("blocks".getBytes(java.nio.charset.StandardCharsets.UTF_8))))

@@ -12,9 +12,7 @@ import io.ferry.TransferOptions;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -37,18 +35,13 @@ public final class KernelBench
     private static DescList[] blocks(final MemoryKind fromKind, final long from, final MemoryKind toKind,
         final long to, final int count, final long block, final long seed)
     {
-        final List<Integer> order = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
-        {
-            order.add(i);
-        }
-        Collections.shuffle(order, new Random(seed));
+        final int[] order = Gpu.permutation(count, new Random(seed));
         final DescList.Builder f = DescList.builder(fromKind, count);
         final DescList.Builder t = DescList.builder(toKind, count);
         for (int i = 0; i < count; i++)
         {
             f.add(from + i * block, block, 0);
-            t.add(to + order.get(i) * block, block, 0);
+            t.add(to + order[i] * block, block, 0);
         }
         return new DescList[] {f.build(), t.build()};
     }
