@@ -58,6 +58,27 @@ final class BenchTarget implements AutoCloseable
         }
     }
 
+    /**
+     * The child's side: registers {@code bytes} of memory from the arena (filled with 1s) with the agent, writes the
+     * agent's metadata to {@code metadata}, prints READY and serves until its stdin closes.
+     *
+     * @param metadata where the parent reads the metadata.
+     * @param arena    where the memory comes from.
+     * @param agent    the target agent.
+     * @param bytes    how much memory.
+     */
+    static void serve(final Path metadata, final java.lang.foreign.Arena arena, final io.ferry.Agent agent,
+        final long bytes) throws IOException
+    {
+        final java.lang.foreign.MemorySegment mem = arena.allocate(bytes, 4096);
+        mem.fill((byte)1);
+        agent.register(io.ferry.MemoryKind.DRAM, List.of(io.ferry.Region.of(mem)));
+        Files.write(metadata, agent.localMetadata());
+        System.out.println("READY");
+        System.out.flush();
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+    }
+
     /** @return the target agent's metadata. */
     byte[] metadata() throws IOException
     {

@@ -11,12 +11,8 @@ import io.ferry.TransferOptions;
 import io.ferry.metadata.MetadataCodec;
 import io.ferry.shm.ShmArena;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,13 +73,7 @@ public final class ShmBench
         try (Arena arena = arena(memory);
             Agent agent = Agent.create(AgentConfig.builder("shm-bench-target").backend("SHM", params).build()))
         {
-            final MemorySegment mem = arena.allocate(REGION, 4096);
-            mem.fill((byte)1);
-            agent.register(MemoryKind.DRAM, List.of(Region.of(mem)));
-            Files.write(md, agent.localMetadata());
-            System.out.println("READY");
-            System.out.flush();
-            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            BenchTarget.serve(md, arena, agent, REGION);
         }
     }
 

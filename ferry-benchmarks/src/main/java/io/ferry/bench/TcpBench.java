@@ -10,12 +10,8 @@ import io.ferry.TransferOp;
 import io.ferry.TransferOptions;
 import io.ferry.metadata.MetadataCodec;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,13 +68,7 @@ public final class TcpBench
         try (Arena arena = Arena.ofShared();
             Agent agent = Agent.create(AgentConfig.builder("bench-target").backend("TCP", params).build()))
         {
-            final MemorySegment mem = arena.allocate(REGION, 4096);
-            mem.fill((byte)1);
-            agent.register(MemoryKind.DRAM, List.of(Region.of(mem)));
-            Files.write(md, agent.localMetadata());
-            System.out.println("READY");
-            System.out.flush();
-            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            BenchTarget.serve(md, arena, agent, REGION);
         }
     }
 
