@@ -16,9 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -71,8 +69,8 @@ final class KvFileTier
                 fileList(regions, blocks, desc, perFile), agent.name(), TransferOptions.NONE);
             final Transfer load = agent.createTransfer(TransferOp.READ, blockList(reload, regions, blocks, desc),
                 fileList(regions, blocks, desc, perFile), agent.name(), TransferOptions.NONE);
-            final double write = median(offload, iterations, warmup);
-            final double read = median(load, iterations, warmup);
+            final double write = KvbenchCommand.medianNanos(offload, iterations, warmup, () -> { });
+            final double read = KvbenchCommand.medianNanos(load, iterations, warmup, () -> { });
             final boolean ok = -1 == MemorySegment.mismatch(engine, 0, engine.byteSize(), reload, 0, reload.byteSize());
             out.printf(Locale.ROOT, "file tier %s: %d files of %s (%d tokens each, every layer's K and V: llm-d's fs " +
                 "layout) for %d descriptors of %s%n", dir, files, DemoCommand.human(perFile * desc * regions),
@@ -121,20 +119,4 @@ final class KvFileTier
         return b.build();
     }
 
-    /** @return the median transfer time in nanoseconds. */
-    private static double median(final Transfer t, final int iterations, final int warmup)
-    {
-        final long[] nanos = new long[iterations];
-        for (int i = -warmup; i < iterations; i++)
-        {
-            t.post();
-            t.await(Duration.ofMinutes(5));
-            if (i >= 0)
-            {
-                nanos[i] = t.telemetry().transferDuration().toNanos();
-            }
-        }
-        Arrays.sort(nanos);
-        return nanos[iterations / 2];
-    }
 }

@@ -228,22 +228,13 @@ final class KvbenchCommand implements Callable<Integer>
                 final PreparedList remote = decode.prepare(prefill.name(), blockList(p, regions, blocks, desc));
                 t = decode.transfer(TransferOp.READ, local, dIdx, remote, pIdx, TransferOptions.NONE);
             }
-            final long[] nanos = new long[iterations];
-            for (int i = -warmup; i < iterations; i++)
+            final long median = medianNanos(t, iterations, warmup, () ->
             {
-                t.post();
-                t.await(Duration.ofMinutes(5));
-                if (i >= 0)
-                {
-                    nanos[i] = t.telemetry().transferDuration().toNanos();
-                }
                 if (push)
                 {
                     decode.awaitNotification(Duration.ofSeconds(30));
                 }
-            }
-            Arrays.sort(nanos);
-            final long median = nanos[iterations / 2];
+            });
             final boolean ok = verify(p.contents(), d.contents(), regions, blocks, desc);
             out.printf(Locale.ROOT, "%s %s -> %s over %s: %d descriptors (%d after merging), median %.2f ms per request " +
                 "(%d runs after %d warm-up), %.2f GB/s; every byte %s%n", push ? "push (WRITE)" : "pull (READ)", p.kind(), d.kind(),
@@ -253,6 +244,29 @@ final class KvbenchCommand implements Callable<Integer>
             out.flush();
             return ok ? 0 : 1;
         }
+    }
+
+    /**
+     * Posts a request {@code warmup + iterations} times, one at a time, running {@code afterEach} after each (the
+     * target taking its notification, say).
+     *
+     * @return the median transfer time of the timed posts, in nanoseconds.
+     */
+    static long medianNanos(final Transfer t, final int iterations, final int warmup, final Runnable afterEach)
+    {
+        final long[] nanos = new long[iterations];
+        for (int i = -warmup; i < iterations; i++)
+        {
+            t.post();
+            t.await(Duration.ofMinutes(5));
+            if (i >= 0)
+            {
+                nanos[i] = t.telemetry().transferDuration().toNanos();
+            }
+            afterEach.run();
+        }
+        Arrays.sort(nanos);
+        return nanos[iterations / 2];
     }
 
     private static List<Region> regionList(final BenchMemory all, final int regions, final long regionBytes)
