@@ -32,6 +32,22 @@ public final class Fixtures
         return Agent.create(AgentConfig.builder(unique(prefix)).backends("LOCAL").build());
     }
 
+    /**
+     * @param count  how many slots.
+     * @param random the source of the order.
+     * @return a random permutation of 0..count-1 (span i goes to slot permutation[i]).
+     */
+    public static int[] permutation(final int count, final java.util.Random random)
+    {
+        final java.util.List<Integer> order = new java.util.ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            order.add(i);
+        }
+        java.util.Collections.shuffle(order, random);
+        return order.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     public static void fill(final MemorySegment segment, final long seed)
     {
         final SplittableRandom random = new SplittableRandom(seed);

@@ -79,6 +79,34 @@ final class BenchTarget implements AutoCloseable
         new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
     }
 
+    /**
+     * The initiator's side: loads the target's metadata into the agent, registers {@code bytes} of local memory
+     * from the arena (filled with 2s) and connects.
+     *
+     * @return the target's name, the address of its region and the local memory.
+     */
+    Connected connect(final io.ferry.Agent agent, final java.lang.foreign.Arena arena, final long bytes)
+        throws IOException
+    {
+        final byte[] md = metadata();
+        final String peer = agent.loadRemoteMetadata(md);
+        final long remote = io.ferry.metadata.MetadataCodec.decode(md).regions().getFirst().address();
+        final java.lang.foreign.MemorySegment local = arena.allocate(bytes, 4096);
+        local.fill((byte)2);
+        agent.register(io.ferry.MemoryKind.DRAM, List.of(io.ferry.Region.of(local)));
+        agent.connect(peer);
+        return new Connected(peer, remote, local);
+    }
+
+    /**
+     * @param peer   the target agent's name.
+     * @param remote the address of the target's region.
+     * @param local  the initiator's registered memory.
+     */
+    record Connected(String peer, long remote, java.lang.foreign.MemorySegment local)
+    {
+    }
+
     /** @return the target agent's metadata. */
     byte[] metadata() throws IOException
     {

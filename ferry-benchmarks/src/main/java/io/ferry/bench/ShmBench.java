@@ -4,11 +4,9 @@ import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.DescList;
 import io.ferry.MemoryKind;
-import io.ferry.Region;
 import io.ferry.Transfer;
 import io.ferry.TransferOp;
 import io.ferry.TransferOptions;
-import io.ferry.metadata.MetadataCodec;
 import io.ferry.shm.ShmArena;
 
 import java.lang.foreign.Arena;
@@ -86,12 +84,10 @@ public final class ShmBench
             Arena arena = arena(memory);
             Agent agent = Agent.create(AgentConfig.builder("shm-bench-initiator").backend("SHM", params).build()))
         {
-            final String peer = agent.loadRemoteMetadata(target.metadata());
-            final long remote = MetadataCodec.decode(target.metadata()).regions().getFirst().address();
-            final MemorySegment local = arena.allocate(REGION, 4096);
-            local.fill((byte)2);
-            agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
-            agent.connect(peer);
+            final BenchTarget.Connected c = target.connect(agent, arena, REGION);
+            final String peer = c.peer();
+            final long remote = c.remote();
+            final MemorySegment local = c.local();
             final String tag = "shm".equals(memory) ? "mapped" : "cma";
 
             for (final long size : SIZES)

@@ -4,11 +4,9 @@ import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.DescList;
 import io.ferry.MemoryKind;
-import io.ferry.Region;
 import io.ferry.Transfer;
 import io.ferry.TransferOp;
 import io.ferry.TransferOptions;
-import io.ferry.metadata.MetadataCodec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -78,12 +76,10 @@ public final class TcpBench
             Arena arena = Arena.ofShared();
             Agent agent = Agent.create(AgentConfig.builder("bench-initiator").backend("TCP", params).build()))
         {
-            final String peer = agent.loadRemoteMetadata(target.metadata());
-            final long remote = MetadataCodec.decode(target.metadata()).regions().getFirst().address();
-            final MemorySegment local = arena.allocate(REGION, 4096);
-            local.fill((byte)2);
-            agent.register(MemoryKind.DRAM, List.of(Region.of(local)));
-            agent.connect(peer);
+            final BenchTarget.Connected c = target.connect(agent, arena, REGION);
+            final String peer = c.peer();
+            final long remote = c.remote();
+            final MemorySegment local = c.local();
 
             final String only = System.getProperty("ferry.bench.only");
             if ("descriptors".equals(only))

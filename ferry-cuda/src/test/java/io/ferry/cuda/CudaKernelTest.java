@@ -155,7 +155,7 @@ class CudaKernelTest
         final long dstBase, final long size)
     {
         final long slot = size / count;
-        final int[] order = Gpu.permutation(count, random);
+        final int[] order = Fixtures.permutation(count, random);
         final long[] src = new long[count];
         final long[] dst = new long[count];
         final long[] len = new long[count];
@@ -194,7 +194,7 @@ class CudaKernelTest
             final long[] src = new long[blocks];
             final long[] dst = new long[blocks];
             final long[] len = new long[blocks];
-            final int[] order = Gpu.permutation(blocks, random);
+            final int[] order = Fixtures.permutation(blocks, random);
             for (int i = 0; i < blocks; i++)
             {
                 src[i] = a + i * 4096L;
@@ -313,7 +313,7 @@ class CudaKernelTest
         {
             final int blocks = 4096;
             final long block = size / blocks;
-            final int[] order = Gpu.permutation(blocks, new Random(53));
+            final int[] order = Fixtures.permutation(blocks, new Random(53));
             final long[] mine = new long[blocks];
             final long[] theirs = new long[blocks];
             final long[] len = new long[blocks];

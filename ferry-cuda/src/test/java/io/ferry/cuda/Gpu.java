@@ -78,23 +78,6 @@ public final class Gpu
     }
 
     /**
-     * @param count  how many blocks.
-     * @param random the source of the order.
-     * @return a random permutation of 0..count-1: block i goes to block permutation[i], as a KV cache's block ids
-     * scatter.
-     */
-    public static int[] permutation(final int count, final java.util.Random random)
-    {
-        final java.util.List<Integer> order = new java.util.ArrayList<>(count);
-        for (int i = 0; i < count; i++)
-        {
-            order.add(i);
-        }
-        java.util.Collections.shuffle(order, random);
-        return order.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    /**
      * @param s bytes.
      * @return their CRC32C.
      */

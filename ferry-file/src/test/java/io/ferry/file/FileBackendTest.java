@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -146,12 +145,7 @@ class FileBackendTest
                     for (int round = 0; round < 5; round++)
                     {
                         final int n = 1 + random.nextInt(1000);
-                        final List<Integer> slots = new ArrayList<>();
-                        for (int i = 0; i < n; i++)
-                        {
-                            slots.add(i);
-                        }
-                        Collections.shuffle(slots, new java.util.Random(round));
+                        final int[] slots = io.ferry.Fixtures.permutation(n, new java.util.Random(round));
                         final DescList.Builder mb = DescList.builder(MemoryKind.DRAM, n);
                         final DescList.Builder fb = DescList.builder(MemoryKind.FILE, n);
                         final long[] lens = new long[n];
@@ -159,7 +153,7 @@ class FileBackendTest
                         {
                             lens[i] = 1 + random.nextInt(slot);
                             mb.add(mine.address() + (long)i * slot, lens[i]);
-                            fb.add(((long)thread * 2000 + slots.get(i)) * slot, lens[i], 9);
+                            fb.add(((long)thread * 2000 + slots[i]) * slot, lens[i], 9);
                         }
                         fill(mine, thread * 100 + round);
                         final MemorySegment expected = Arena.ofAuto().allocate(mine.byteSize());

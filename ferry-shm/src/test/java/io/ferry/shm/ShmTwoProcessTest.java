@@ -23,8 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -128,12 +126,7 @@ class ShmTwoProcessTest
             {
                 // up to 3,000 spans of 1 B to 16 KiB, in slots of 16 KiB shuffled on the remote side
                 final int n = 1 + random.nextInt(3_000);
-                final List<Integer> slots = new ArrayList<>();
-                for (int i = 0; i < n; i++)
-                {
-                    slots.add(i);
-                }
-                Collections.shuffle(slots, new java.util.Random(round));
+                final int[] slots = io.ferry.Fixtures.permutation(n, new java.util.Random(round));
                 final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
                 final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
                 final long[] lens = new long[n];
@@ -141,13 +134,13 @@ class ShmTwoProcessTest
                 {
                     lens[i] = 1 + random.nextInt(16 << 10);
                     lb.add(local.address() + (long)i * (16 << 10), lens[i]);
-                    rb.add(base + (long)slots.get(i) * (16 << 10), lens[i]);
+                    rb.add(base + (long)slots[i] * (16 << 10), lens[i]);
                 }
                 fill(local, round);
                 run(agent, TransferOp.WRITE, lb.build(), rb.build(), name, null);
                 for (int i = 0; i < n; i += 97)
                 {
-                    assertThat(peer.crc((long)slots.get(i) * (16 << 10), lens[i])).as("span %d", i)
+                    assertThat(peer.crc((long)slots[i] * (16 << 10), lens[i])).as("span %d", i)
                         .isEqualTo(ShmPeerMain.crc(local.asSlice((long)i * (16 << 10), lens[i])));
                 }
                 peer.command("fill " + (round + 100), 60);
@@ -155,7 +148,7 @@ class ShmTwoProcessTest
                 for (int i = 0; i < n; i += 89)
                 {
                     assertThat(ShmPeerMain.crc(local.asSlice((long)i * (16 << 10), lens[i]))).as("span %d", i)
-                        .isEqualTo(peer.crc((long)slots.get(i) * (16 << 10), lens[i]));
+                        .isEqualTo(peer.crc((long)slots[i] * (16 << 10), lens[i]));
                 }
             }
         }
