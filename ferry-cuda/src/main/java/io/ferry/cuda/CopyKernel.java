@@ -180,7 +180,8 @@ final class CopyKernel
         {
             return true;
         }
-        if (null == function(layout.device))
+        final MemorySegment f = function(layout.device);
+        if (null == f)
         {
             return false;
         }
@@ -201,7 +202,7 @@ final class CopyKernel
             t.params = launchParams(Arena.ofAuto(), t.pointer);
             itemCount(t.params, layout.items);
         }
-        if (!launchTable(layout.device, t.params, layout.items, stream))
+        if (!launch(f, layout.device, t.params, layout.items, stream))
         {
             return false;
         }
@@ -249,10 +250,12 @@ final class CopyKernel
     boolean launchTable(final int device, final MemorySegment params, final int items, final MemorySegment stream)
     {
         final MemorySegment f = function(device);
-        if (null == f)
-        {
-            return false;
-        }
+        return null != f && launch(f, device, params, items, stream);
+    }
+
+    private boolean launch(final MemorySegment f, final int device, final MemorySegment params, final int items,
+        final MemorySegment stream)
+    {
         final int result = driver.launchKernel(f, Math.min(items, MAX_GRID), THREADS, stream, params);
         if (CudaDriver.SUCCESS != result)
         {
