@@ -1,23 +1,13 @@
 package io.ferry;
 
-import io.ferry.internal.RegionIndex;
 import io.ferry.metadata.AgentMetadata;
-import io.ferry.metadata.MetadataClient;
-import io.ferry.metadata.MetadataListener;
 import io.ferry.metadata.MetadataCodec;
-import io.ferry.metadata.RegionRecord;
 import io.ferry.spi.Backend;
-import io.ferry.spi.BackendContext;
-import io.ferry.spi.BackendProvider;
-import io.ferry.spi.MemoryHandle;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -48,43 +38,38 @@ public final class Agent implements AutoCloseable
 
     private final AgentConfig config;
     private final String name;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Notifications in and out, and what the backends report (the backends' {@code BackendContext}). */
+    private final NotificationHub notifications;
     /** The backends, their parameters and the one place that chooses among them. */
     private final BackendSet backendSet;
-    private final Backend[] backends;
-    private final List<Map<String, String>> params;
-    private final byte[][] connectionInfo;
-    private final long remoteMask;
-    private final long localMask;
-    private final long notificationMask;
-    private final NotificationQueue notifications = new NotificationQueue();
-    /** What this agent knows of its peers. */
-    private final PeerDirectory peerDirectory;
-    /** Descriptors to prepared lists and transfers. */
-    private final RequestBuilder requests;
-    /** The application's observers, each call guarded. */
-    private final Observers observers;
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private final long nanoBase = System.nanoTime();
-    private final Instant epochBase = Instant.now();
-    private volatile MetadataListener listener;
     /** This agent's own registered memory. */
     private final LocalRegistry registry;
+    /** What this agent knows of its peers. */
+    private final PeerDirectory peerDirectory;
+    /** This agent's metadata as peers read it. */
+    private final MetadataPublisher publisher;
+    /** The socket metadata listener and client. */
+    private final MetadataPlane metadataPlane;
+    /** What transfers see of the agent. */
+    final TransferGate transferGate;
+    /** Descriptors to prepared lists and transfers. */
+    private final RequestBuilder requests;
 
     private Agent(final AgentConfig config)
     {
         this.config = config;
         this.name = config.name();
-        backendSet = BackendSet.create(config, new Context());
-        backends = backendSet.backends;
-        params = backendSet.params;
-        connectionInfo = backendSet.connectionInfo;
-        remoteMask = backendSet.remoteMask;
-        localMask = backendSet.localMask;
-        notificationMask = backendSet.notificationMask;
-        registry = new LocalRegistry(name, backendSet, backends);
+        final Observers observers = new Observers(name, config.observers());
+        notifications = new NotificationHub(config, observers);
+        backendSet = BackendSet.create(config, notifications);
+        registry = new LocalRegistry(name, backendSet, backendSet.backends);
         peerDirectory = new PeerDirectory(name, backendSet);
-        requests = new RequestBuilder(this, backendSet, registry, transferOwner);
-        observers = new Observers(name, config.observers());
+        notifications.attach(backendSet, peerDirectory);
+        publisher = new MetadataPublisher(name, backendSet, registry);
+        metadataPlane = new MetadataPlane(config);
+        transferGate = new TransferGate(config, closed, registry, peerDirectory, observers);
+        requests = new RequestBuilder(this, backendSet, registry, transferGate);
     }
 
     /**
@@ -148,18 +133,7 @@ public final class Agent implements AutoCloseable
 
     private void startListener()
     {
-        if (config.listenPort() < 0)
-        {
-            return;
-        }
-        listener = new MetadataListener(name, new InetSocketAddress(config.listenAddress(), config.listenPort()),
-            config.defaultTimeout(), this::loadRemoteMetadata, this::localMetadata, peer ->
-            {
-                if (!name.equals(peer))
-                {
-                    peerDirectory.drop(peer);
-                }
-            }, config.authSecretBytes(), config.metadataMaxConnections(), config.metadataMaxPeersPerClient());
+        metadataPlane.start(this::loadRemoteMetadata, this::localMetadata, peerDirectory::drop);
     }
 
     /**
@@ -167,8 +141,7 @@ public final class Agent implements AutoCloseable
      */
     public Optional<InetSocketAddress> metadataAddress()
     {
-        final MetadataListener l = listener;
-        return null == l ? Optional.empty() : Optional.of(l.address());
+        return metadataPlane.address();
     }
 
     /**
@@ -197,9 +170,7 @@ public final class Agent implements AutoCloseable
     public CompletableFuture<Void> sendMetadata(final String host, final int port, final byte[] metadata)
     {
         checkOpen();
-        Objects.requireNonNull(metadata, "metadata");
-        return MetadataClient.send(peerAddress(host, port), metadata.clone(), config.defaultTimeout(),
-            "ferry-md-" + name + "-send", config.authSecretBytes());
+        return metadataPlane.send(host, port, metadata);
     }
 
     /**
@@ -214,8 +185,7 @@ public final class Agent implements AutoCloseable
     public CompletableFuture<String> fetchMetadata(final String host, final int port)
     {
         checkOpen();
-        return MetadataClient.fetch(peerAddress(host, port), config.defaultTimeout(), "ferry-md-" + name + "-fetch",
-            config.authSecretBytes()).thenApply(this::loadRemoteMetadata);
+        return metadataPlane.fetch(host, port).thenApply(this::loadRemoteMetadata);
     }
 
     /**
@@ -229,8 +199,7 @@ public final class Agent implements AutoCloseable
     public CompletableFuture<Void> invalidateAt(final String host, final int port)
     {
         checkOpen();
-        return MetadataClient.invalidate(peerAddress(host, port), name, config.defaultTimeout(),
-            "ferry-md-" + name + "-invalidate", config.authSecretBytes());
+        return metadataPlane.invalidate(host, port);
     }
 
     /**
@@ -242,7 +211,7 @@ public final class Agent implements AutoCloseable
      */
     public byte[] sealRecord(final byte[] blob)
     {
-        return io.ferry.metadata.RecordSeal.seal(config.authSecretBytes(), Objects.requireNonNull(blob, "blob"));
+        return metadataPlane.seal(blob);
     }
 
     /**
@@ -255,18 +224,7 @@ public final class Agent implements AutoCloseable
      */
     public byte[] openRecord(final byte[] record, final String where)
     {
-        return io.ferry.metadata.RecordSeal.open(config.authSecretBytes(), Objects.requireNonNull(record, "record"),
-            where);
-    }
-
-    private static InetSocketAddress peerAddress(final String host, final int port)
-    {
-        Objects.requireNonNull(host, "host");
-        if (port < 1 || port > 65535)
-        {
-            throw FerryException.invalid("port must be 1-65535, got " + port);
-        }
-        return InetSocketAddress.createUnresolved(host, port);
+        return metadataPlane.open(record, where);
     }
 
     /**
@@ -300,13 +258,14 @@ public final class Agent implements AutoCloseable
      */
     public BackendInfo backendParams(final String backendName)
     {
-        final int slot = slotOf(backendName);
+        final int slot = backendSet.slotOf(backendName);
         if (slot < 0)
         {
             throw new FerryException(ErrorCode.NOT_FOUND, "agent '" + name + "' has no backend '" + backendName +
                 "' (it has " + backendNames() + ")");
         }
-        return new BackendInfo(backends[slot].name(), backends[slot].memoryKinds(), params.get(slot), null);
+        return new BackendInfo(backendSet.backends[slot].name(), backendSet.backends[slot].memoryKinds(),
+            backendSet.params.get(slot), null);
     }
 
     // ------------------------------------------------------------------------------------------ registration
@@ -366,16 +325,7 @@ public final class Agent implements AutoCloseable
     public byte[] localMetadata()
     {
         checkOpen();
-        requireRemoteBackend();
-        final List<RegionRecord> records = new ArrayList<>();
-        for (final Map.Entry<MemoryKind, RegionIndex<LocalRegion>> e : registry.all().entrySet())
-        {
-            for (final LocalRegion r : e.getValue().entries())
-            {
-                addRecords(records, r);
-            }
-        }
-        return MetadataCodec.encode(new AgentMetadata(name, connectionInfoMap(), records));
+        return publisher.full();
     }
 
     /**
@@ -390,49 +340,7 @@ public final class Agent implements AutoCloseable
     public byte[] partialMetadata(final DescList regions, final boolean includeConnectionInfo)
     {
         checkOpen();
-        requireRemoteBackend();
-        Objects.requireNonNull(regions, "regions");
-        final List<RegionRecord> records = new ArrayList<>();
-        final RegionIndex<LocalRegion> index = registry.index(regions.kind());
-        for (int i = 0; i < regions.size(); i++)
-        {
-            final LocalRegion r = index.findExact(regions.address(i), regions.length(i), regions.deviceId(i));
-            if (null == r)
-            {
-                throw new FerryException(ErrorCode.NOT_FOUND, "descriptor " + i + " " + regions.get(i) +
-                    " is not a registered " + regions.kind() + " region of agent '" + name + "'");
-            }
-            addRecords(records, r);
-        }
-        final Map<String, byte[]> conns = regions.isEmpty() || includeConnectionInfo ? connectionInfoMap() : Map.of();
-        return MetadataCodec.encode(new AgentMetadata(name, conns, records));
-    }
-
-    private void addRecords(final List<RegionRecord> records, final LocalRegion r)
-    {
-        for (int slot = 0; slot < backends.length; slot++)
-        {
-            // a backend that returned no public data keeps the region to itself (e.g. host memory pinned for
-            // device copies, which it cannot serve to other processes)
-            if (null != r.handles[slot] && 0 != (remoteMask & (1L << slot)) && null != r.publicData[slot])
-            {
-                records.add(new RegionRecord(backends[slot].name(), r.kind, r.address, r.length, r.deviceId,
-                    r.accessKey, r.metaInfo, r.publicData[slot]));
-            }
-        }
-    }
-
-    private Map<String, byte[]> connectionInfoMap()
-    {
-        final Map<String, byte[]> conns = new LinkedHashMap<>();
-        for (int slot = 0; slot < backends.length; slot++)
-        {
-            if (null != connectionInfo[slot])
-            {
-                conns.put(backends[slot].name(), connectionInfo[slot]);
-            }
-        }
-        return conns;
+        return publisher.partial(regions, includeConnectionInfo);
     }
 
     /**
@@ -515,7 +423,7 @@ public final class Agent implements AutoCloseable
     public List<PathStats> pathStats()
     {
         final List<PathStats> all = new ArrayList<>();
-        for (final Backend b : backends)
+        for (final Backend b : backendSet.backends)
         {
             all.addAll(b.pathStats());
         }
@@ -576,11 +484,11 @@ public final class Agent implements AutoCloseable
     {
         checkOpen();
         final PeerState ps = peerDirectory.require(peer);
-        for (int slot = 0; slot < backends.length; slot++)
+        for (int slot = 0; slot < backendSet.backends.length; slot++)
         {
             if (0 != (ps.reachableMask & (1L << slot)))
             {
-                backends[slot].connect(peer);
+                backendSet.backends[slot].connect(peer);
             }
         }
     }
@@ -620,7 +528,7 @@ public final class Agent implements AutoCloseable
         requireNonEmpty(descs);
         if (name.equals(peer))
         {
-            return requests.resolve(PreparedList.Side.LOOPBACK, name, 0, registry.index(descs.kind()), descs, localMask,
+            return requests.resolve(PreparedList.Side.LOOPBACK, name, 0, registry.index(descs.kind()), descs, backendSet.localMask,
                 "registered with agent '" + name + "'");
         }
         return prepareRemote(peerDirectory.require(peer), descs);
@@ -698,48 +606,6 @@ public final class Agent implements AutoCloseable
         return transfer(op, lp, indices, rp, indices, options);
     }
 
-    void checkPostable(
-        final Transfer transfer, final PreparedList remote, final LocalRegion[] touched, final long epoch)
-    {
-        if (closed.get())
-        {
-            throw new FerryException(ErrorCode.CANCELED, "agent '" + name + "' is closed");
-        }
-        if (PreparedList.Side.REMOTE == remote.side)
-        {
-            final PeerState ps = peerDirectory.get(remote.peer);
-            if (null == ps || ps.generation != remote.generation)
-            {
-                throw new FerryException(ErrorCode.NOT_FOUND, "metadata of peer '" + remote.peer + "' was " +
-                    (null == ps ? "invalidated" : "re-loaded") + " after " + transfer + " was made; prepare it again");
-            }
-        }
-        if (epoch != registry.epoch())
-        {
-            for (final LocalRegion r : touched)
-            {
-                if (!r.live)
-                {
-                    throw new FerryException(ErrorCode.NOT_FOUND, r + " of agent '" + name +
-                        "' was deregistered after " + transfer + " was made");
-                }
-            }
-        }
-    }
-
-    void peerDisconnected(final PreparedList remote, final String reason)
-    {
-        if (PreparedList.Side.REMOTE == remote.side)
-        {
-            final PeerState ps = peerDirectory.get(remote.peer);
-            if (null != ps && ps.generation == remote.generation && null != peerDirectory.drop(remote.peer))
-            {
-                LOG.log(System.Logger.Level.WARNING, "agent " + name + " lost peer " + remote.peer + ": " + reason +
-                    "; its metadata was dropped");
-            }
-        }
-    }
-
     // ------------------------------------------------------------------------------------------ notifications
 
     /**
@@ -752,16 +618,7 @@ public final class Agent implements AutoCloseable
     public void sendNotification(final String peer, final byte[] payload)
     {
         checkOpen();
-        Objects.requireNonNull(peer, "peer");
-        Objects.requireNonNull(payload, "payload");
-        final long mask = name.equals(peer) ? localMask & notificationMask :
-            peerDirectory.require(peer).reachableMask & notificationMask;
-        if (0 == mask)
-        {
-            throw new FerryException(ErrorCode.BACKEND, "no backend of agent '" + name +
-                "' delivers notifications to '" + peer + "'");
-        }
-        backends[Long.numberOfTrailingZeros(mask)].sendNotification(peer, payload.clone());
+        notifications.send(peer, payload);
     }
 
     /**
@@ -796,9 +653,7 @@ public final class Agent implements AutoCloseable
      */
     public Notification awaitNotification(final Predicate<Notification> match, final Duration timeout)
     {
-        Objects.requireNonNull(match, "match");
-        Objects.requireNonNull(timeout, "timeout");
-        return notifications.await(match, timeout, name);
+        return notifications.await(match, timeout);
     }
 
     // ------------------------------------------------------------------------------------------ lifecycle
@@ -821,60 +676,16 @@ public final class Agent implements AutoCloseable
         {
             return;
         }
-        final MetadataListener l = listener;
-        if (null != l)
-        {
-            l.close();
-        }
+        metadataPlane.close();
         notifications.close();
-        for (final Backend b : backends)
+        for (final Backend b : backendSet.backends)
         {
-            closeQuietly(b);
+            BackendSet.closeQuietly(b);
         }
         registry.close();
         peerDirectory.clear();
         LIVE_NAMES.remove(name);
     }
-
-    /** What this agent's transfers see of it (see {@link TransferOwner}). */
-    final TransferOwner transferOwner = new TransferOwner()
-    {
-        public String name()
-        {
-            return name;
-        }
-
-        public Duration defaultTimeout()
-        {
-            return config.defaultTimeout();
-        }
-
-        public void checkPostable(final Transfer transfer, final PreparedList remote, final LocalRegion[] touched,
-            final long epoch)
-        {
-            Agent.this.checkPostable(transfer, remote, touched, epoch);
-        }
-
-        public Instant instantOf(final long nanoTime)
-        {
-            return Agent.this.instantOf(nanoTime);
-        }
-
-        public boolean observed()
-        {
-            return observers.any();
-        }
-
-        public void observeTransfer(final Transfer transfer, final long nanos, final FerryException error)
-        {
-            observers.transferEnded(transfer, nanos, error);
-        }
-
-        public void peerDisconnected(final PreparedList remote, final String reason)
-        {
-            Agent.this.peerDisconnected(remote, reason);
-        }
-    };
 
     /**
      * {@inheritDoc}
@@ -886,33 +697,15 @@ public final class Agent implements AutoCloseable
 
     // ------------------------------------------------------------------------------------------ helpers
 
-    Instant instantOf(final long nanoTime)
+    /** @return the backends, in order of preference (for tests in this package: {@code Fixtures.backends}). */
+    List<Backend> backends()
     {
-        return epochBase.plusNanos(nanoTime - nanoBase);
+        return List.of(backendSet.backends);
     }
 
     List<String> backendNames(final long mask)
     {
         return backendSet.names(mask);
-    }
-
-    private String describeBackends()
-    {
-        return backendSet.describe();
-    }
-
-    private int slotOf(final String backendName)
-    {
-        return backendSet.slotOf(backendName);
-    }
-
-    private void requireRemoteBackend()
-    {
-        if (0 == remoteMask)
-        {
-            throw FerryException.invalid("agent '" + name + "' has no backend that serves remote peers (backends: " +
-                describeBackends() + ")");
-        }
     }
 
     private static void requireNonEmpty(final DescList descs)
@@ -929,82 +722,6 @@ public final class Agent implements AutoCloseable
         if (closed.get())
         {
             throw new FerryException(ErrorCode.NOT_ALLOWED, "agent '" + name + "' is closed");
-        }
-    }
-
-    private static void closeQuietly(final Backend b)
-    {
-        BackendSet.closeQuietly(b);
-    }
-
-    static void deregisterQuietly(final Backend b, final MemoryHandle h)
-    {
-        try
-        {
-            b.deregister(h);
-        }
-        catch (final RuntimeException ex)
-        {
-            LOG.log(System.Logger.Level.WARNING, "deregistration on backend " + b.name() + " failed", ex);
-        }
-    }
-
-    static void disconnectQuietly(final Backend b, final String peer)
-    {
-        try
-        {
-            b.disconnect(peer);
-        }
-        catch (final RuntimeException ex)
-        {
-            LOG.log(System.Logger.Level.WARNING, "disconnecting " + b.name() + " from " + peer + " failed", ex);
-        }
-    }
-
-    private final class Context implements BackendContext
-    {
-        public String agentName()
-        {
-            return name;
-        }
-
-        public Duration defaultTimeout()
-        {
-            return config.defaultTimeout();
-        }
-
-        public void deliverNotification(final String sender, final byte[] payload)
-        {
-            deliver(new Notification(sender, payload));
-        }
-
-        public void deliverFailureNotification(final String sender, final byte[] payload, final String reason)
-        {
-            deliver(new Notification(sender, payload, null == reason ? "unknown" : reason));
-        }
-
-        private void deliver(final Notification n)
-        {
-            notifications.add(n, name);
-            observers.notification(n);
-        }
-
-        public void peerDisconnected(final String peer, final String reason)
-        {
-            if (null != peerDirectory.drop(peer))
-            {
-                // a peer going away is routine (it shut down); transfers it breaks report their own errors
-                LOG.log(System.Logger.Level.INFO, "agent " + name + " lost peer " + peer + ": " + reason +
-                    "; its metadata was dropped");
-            }
-            observers.peerLost(peer, reason);
-        }
-
-        public void peerConnectionsLost(final String peer, final String reason)
-        {
-            LOG.log(System.Logger.Level.DEBUG, () -> "agent " + name + ": every connection from " + peer +
-                " closed: " + reason);
-            observers.peerLost(peer, reason);
         }
     }
 }

@@ -3,6 +3,7 @@ package io.ferry;
 import io.ferry.spi.Backend;
 import io.ferry.spi.BackendContext;
 import io.ferry.spi.BackendProvider;
+import io.ferry.spi.MemoryHandle;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -273,6 +274,30 @@ final class BackendSet
         catch (final RuntimeException ex)
         {
             LOG.log(System.Logger.Level.WARNING, "closing backend " + b.name() + " failed", ex);
+        }
+    }
+
+    static void deregisterQuietly(final Backend b, final MemoryHandle h)
+    {
+        try
+        {
+            b.deregister(h);
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "deregistration on backend " + b.name() + " failed", ex);
+        }
+    }
+
+    static void disconnectQuietly(final Backend b, final String peer)
+    {
+        try
+        {
+            b.disconnect(peer);
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "disconnecting " + b.name() + " from " + peer + " failed", ex);
         }
     }
 

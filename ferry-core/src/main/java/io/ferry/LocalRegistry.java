@@ -197,7 +197,7 @@ final class LocalRegistry
             {
                 for (int i = 0; i < done; i++)
                 {
-                    Agent.deregisterQuietly(backends[slot], handles[i][slot]);
+                    BackendSet.deregisterQuietly(backends[slot], handles[i][slot]);
                     handles[i][slot] = null;
                 }
                 lastError = ex instanceof FerryException fe ? fe : new FerryException(ErrorCode.BACKEND,
@@ -329,7 +329,7 @@ final class LocalRegistry
             {
                 if (null != r.handles[slot])
                 {
-                    Agent.deregisterQuietly(backends[slot], r.handles[slot]);
+                    BackendSet.deregisterQuietly(backends[slot], r.handles[slot]);
                 }
             }
         }

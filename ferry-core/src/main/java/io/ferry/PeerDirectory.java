@@ -156,7 +156,7 @@ final class PeerDirectory
                 {
                     for (final int slot : loadedSlots)
                     {
-                        Agent.disconnectQuietly(backends[slot], peer);
+                        BackendSet.disconnectQuietly(backends[slot], peer);
                     }
                 }
                 throw ex;
@@ -237,7 +237,7 @@ final class PeerDirectory
         {
             for (final Backend b : backends)
             {
-                Agent.disconnectQuietly(b, peer);
+                BackendSet.disconnectQuietly(b, peer);
             }
         }
         return removed;

@@ -1,5 +1,6 @@
 package io.ferry;
 
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,8 +23,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
-import static io.ferry.Fixtures.assertSameBytes;
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.assertSameBytes;
+import static io.ferry.testing.TestData.fill;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

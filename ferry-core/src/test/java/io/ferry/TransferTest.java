@@ -1,5 +1,6 @@
 package io.ferry;
 
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,9 +15,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import static io.ferry.Fixtures.assertSameBytes;
+import static io.ferry.testing.TestData.assertSameBytes;
 import static io.ferry.Fixtures.expectError;
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.fill;
 import static io.ferry.Fixtures.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,6 +1,6 @@
 package io.ferry.connect;
 
-import io.ferry.ChildJvm;
+import io.ferry.testing.ChildJvm;
 
 import java.util.List;
 

@@ -1,5 +1,7 @@
 package io.ferry.connect;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Fixtures;
 
 import java.io.BufferedReader;
@@ -67,7 +69,7 @@ public final class ConnectPeerMain
                             lastMemory = arena.allocate(Long.parseLong(w[1]), 4096);
                             if ("readable".equals(w[0]))
                             {
-                                Fixtures.fill(lastMemory, Long.parseLong(w[2]));
+                                TestData.fill(lastMemory, Long.parseLong(w[2]));
                                 last = c.createReadable(List.of(Descriptor.of(lastMemory)));
                             }
                             else
@@ -102,7 +104,7 @@ public final class ConnectPeerMain
                         {
                             final TransferMetadata md = TransferMetadata.fromJson(w[2]);
                             final MemorySegment m = arena.allocate(md.totalBytes(), 4096);
-                            Fixtures.fill(m, Long.parseLong(w[1]));
+                            TestData.fill(m, Long.parseLong(w[1]));
                             final Operation op = c.beginWrite(List.of(Descriptor.of(m)), md);
                             if ("write-nowait".equals(w[0]))
                             {

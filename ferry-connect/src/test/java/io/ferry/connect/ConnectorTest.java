@@ -1,5 +1,7 @@
 package io.ferry.connect;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.ErrorCode;
 import io.ferry.FerryException;
 import io.ferry.Fixtures;
@@ -50,7 +52,7 @@ class ConnectorTest
     private MemorySegment filled(final long size, final long seed)
     {
         final MemorySegment m = arena.allocate(size, 64);
-        Fixtures.fill(m, seed);
+        TestData.fill(m, seed);
         return m;
     }
 
@@ -75,7 +77,7 @@ class ConnectorTest
         }
         for (int i = 0; i < src.size(); i++)
         {
-            Fixtures.assertSameBytes(src.get(i), dst.get(i));
+            TestData.assertSameBytes(src.get(i), dst.get(i));
         }
     }
 
@@ -88,7 +90,7 @@ class ConnectorTest
             Operation write = a.beginWrite(List.of(Descriptor.of(from)), writable.metadata()))
         {
             writable.awaitCompletion(Duration.ofSeconds(10));
-            Fixtures.assertSameBytes(from, into);
+            TestData.assertSameBytes(from, into);
             write.awaitCompletion(Duration.ofSeconds(10));
         }
     }
@@ -233,7 +235,7 @@ class ConnectorTest
             final MemorySegment s = arena.allocate(layout.regionBytes(), 64);
             if (seed >= 0)
             {
-                Fixtures.fill(s, seed + r);
+                TestData.fill(s, seed + r);
             }
             out.add(s);
         }
@@ -271,7 +273,7 @@ class ConnectorTest
         {
             for (int k = 0; k < local.length; k++)
             {
-                Fixtures.assertSameBytes(pa.block(r, local[k]), pb.block(r, remote[k]));
+                TestData.assertSameBytes(pa.block(r, local[k]), pb.block(r, remote[k]));
             }
         }
         // and back: the decoder pulls two blocks into fresh ids
@@ -279,7 +281,7 @@ class ConnectorTest
         {
             rd.awaitCompletion(Duration.ofSeconds(10));
         }
-        Fixtures.assertSameBytes(pa.block(5, 2), pb.block(5, 31));
+        TestData.assertSameBytes(pa.block(5, 2), pb.block(5, 31));
         assertThat(expectError(ErrorCode.INVALID_PARAM, () -> pa.write(toB, new int[] {1}, new int[] {40}, null))
             .getMessage()).contains("block 40 at position 0 is out of range [0, 40)");
         expectError(ErrorCode.INVALID_PARAM, () -> pa.write(toB, new int[] {1, 2}, new int[] {3}, null));

@@ -1,5 +1,7 @@
 package io.ferry.connect;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.ErrorCode;
 import io.ferry.FerryException;
 import io.ferry.Fixtures;
@@ -43,7 +45,7 @@ class TwoProcessConnectTest
     private static MemorySegment filled(final long size, final long seed)
     {
         final MemorySegment m = arena.allocate(size, 4096);
-        Fixtures.fill(m, seed);
+        TestData.fill(m, seed);
         return m;
     }
 
@@ -68,7 +70,7 @@ class TwoProcessConnectTest
             {
                 read.awaitCompletion(Duration.ofSeconds(30));
             }
-            Fixtures.assertSameBytes(filled(SIZE, 12), into);
+            TestData.assertSameBytes(filled(SIZE, 12), into);
             assertThat(child.command("await 10", 20)).isEqualTo("COMPLETE " + ConnectPeerMain.crc(into));
         }
     }
@@ -83,7 +85,7 @@ class TwoProcessConnectTest
             {
                 final String answer = child.command("write 21 " + writable.metadata().toJson(), 60);
                 writable.awaitCompletion(Duration.ofSeconds(10));
-                Fixtures.assertSameBytes(filled(SIZE, 21), ours);
+                TestData.assertSameBytes(filled(SIZE, 21), ours);
                 assertThat(answer).isEqualTo("COMPLETE " + ConnectPeerMain.crc(ours));
             }
 

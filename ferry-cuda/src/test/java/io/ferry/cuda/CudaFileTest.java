@@ -1,5 +1,7 @@
 package io.ferry.cuda;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.DescList;
@@ -45,7 +47,7 @@ class CudaFileTest
                 .defaultTimeout(Duration.ofSeconds(30)).build()))
         {
             final MemorySegment host = arena.allocate(SIZE, 4096);
-            Fixtures.fill(host, 21);
+            TestData.fill(host, 21);
             Gpu.upload(0, src, host);
             agent.register(MemoryKind.VRAM, List.of(Region.ofAddress(src, SIZE, 0), Region.ofAddress(dst, SIZE, 0)));
             agent.register(MemoryKind.FILE, List.of(FileRegions.of(dir.resolve("vram.bin"), 1,

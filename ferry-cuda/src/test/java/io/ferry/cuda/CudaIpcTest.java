@@ -1,5 +1,7 @@
 package io.ferry.cuda;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Fixtures;
 import io.ferry.Transfer;
 import io.ferry.TransferOp;
@@ -29,7 +31,7 @@ class CudaIpcTest
         {
             final MemorySegment host = p.readAllAndCheck("CUDA", Duration.ofSeconds(30));
 
-            Fixtures.fill(host, 77);
+            TestData.fill(host, 77);
             Gpu.upload(0, p.mine, host);
             final Transfer write = p.agent.createTransfer(TransferOp.WRITE, p.local(), p.remote(), p.name,
                 TransferOptions.notify("written".getBytes(StandardCharsets.UTF_8)));

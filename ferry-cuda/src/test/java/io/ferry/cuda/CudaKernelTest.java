@@ -1,8 +1,10 @@
 package io.ferry.cuda;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
-import io.ferry.ChildJvm;
+import io.ferry.testing.ChildJvm;
 import io.ferry.DescList;
 import io.ferry.Fixtures;
 import io.ferry.MemoryKind;
@@ -115,7 +117,7 @@ class CudaKernelTest
             final MemorySegment dstHost = arena.allocate(size, 4096);
             final MemorySegment guard = arena.allocate(size, 4096);
             guard.fill((byte)0xEE);
-            Fixtures.fill(srcHost, 11);
+            TestData.fill(srcHost, 11);
             Gpu.upload(0, a, srcHost);
             final long[] sizes = {1, 2, 3, 15, 16, 17, 31, 255, 4095, 4096, 4097, 65_535, 65_536, 65_537, 1 << 20,
                 (1 << 20) + 7, 8L << 20, 64L << 20};
@@ -155,7 +157,7 @@ class CudaKernelTest
         final long dstBase, final long size)
     {
         final long slot = size / count;
-        final int[] order = Fixtures.permutation(count, random);
+        final int[] order = TestData.permutation(count, random);
         final long[] src = new long[count];
         final long[] dst = new long[count];
         final long[] len = new long[count];
@@ -186,7 +188,7 @@ class CudaKernelTest
             final MemorySegment viaCopies = arena.allocate(size, 4096);
             final MemorySegment guard = arena.allocate(size, 4096);
             guard.fill((byte)0x5A);
-            Fixtures.fill(srcHost, 29);
+            TestData.fill(srcHost, 29);
             Gpu.upload(0, a, srcHost);
             final Random random = new Random(31);
             // 131,072 blocks of exactly 4 KiB (aligned), then 4,096 blocks of random length and alignment
@@ -194,7 +196,7 @@ class CudaKernelTest
             final long[] src = new long[blocks];
             final long[] dst = new long[blocks];
             final long[] len = new long[blocks];
-            final int[] order = Fixtures.permutation(blocks, random);
+            final int[] order = TestData.permutation(blocks, random);
             for (int i = 0; i < blocks; i++)
             {
                 src[i] = a + i * 4096L;
@@ -243,7 +245,7 @@ class CudaKernelTest
             // host -> VRAM (WRITE from DRAM; READ into VRAM), then VRAM -> host
             for (final TransferOp op : TransferOp.values())
             {
-                Fixtures.fill(host, 43 + op.ordinal());
+                TestData.fill(host, 43 + op.ordinal());
                 MemorySegment.copy(host, 0, model, 0, size);
                 final MemorySegment guard = arena.allocate(size, 4096);
                 guard.fill((byte)0x11);
@@ -256,7 +258,7 @@ class CudaKernelTest
                 Gpu.download(0, seen, v);
                 check(model, host.address(), seen, v, toDevice, (byte)0x11);
 
-                Fixtures.fill(seen, 47 + op.ordinal());
+                TestData.fill(seen, 47 + op.ordinal());
                 Gpu.upload(0, v, seen);
                 host.fill((byte)0x22);
                 final Spans toHost = permutation(random, 8192, 8192, v, host.address(), size);
@@ -313,7 +315,7 @@ class CudaKernelTest
         {
             final int blocks = 4096;
             final long block = size / blocks;
-            final int[] order = Fixtures.permutation(blocks, new Random(53));
+            final int[] order = TestData.permutation(blocks, new Random(53));
             final long[] mine = new long[blocks];
             final long[] theirs = new long[blocks];
             final long[] len = new long[blocks];
@@ -332,7 +334,7 @@ class CudaKernelTest
             final DescList remoteBlocks = rb.build();
             // READ: block i here is the child's block order[i] (the child filled its VRAM with seed 1)
             final MemorySegment childModel = arena.allocate(size, 4096);
-            Fixtures.fill(childModel, 1);
+            TestData.fill(childModel, 1);
             final MemorySegment seen = arena.allocate(size, 4096);
             try (Transfer read = p.agent.createTransfer(TransferOp.READ, local, remoteBlocks, p.name,
                 TransferOptions.NONE))
@@ -349,7 +351,7 @@ class CudaKernelTest
                     order[i] * block, (order[i] + 1) * block)).as("block %d", i).isEqualTo(-1L);
             }
             // WRITE: new bytes here, block i to the child's block order[i]; the child's CRC must match the model
-            Fixtures.fill(seen, 59);
+            TestData.fill(seen, 59);
             Gpu.upload(0, p.mine, seen);
             for (int i = 0; i < blocks; i++)
             {

@@ -1,5 +1,7 @@
 package io.ferry.cuda;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.Fixtures;
@@ -43,7 +45,7 @@ public final class CudaPeerMain
             Agent agent = Agent.create(AgentConfig.builder(args[0]).backends(backend).build()))
         {
             final MemorySegment host = arena.allocate(size, 4096);
-            Fixtures.fill(host, 1);
+            TestData.fill(host, 1);
             Gpu.upload(device, p, host);
             agent.register(vram ? MemoryKind.VRAM : MemoryKind.DRAM, java.util.List.of(vram ?
                 Region.ofAddress(p, size, device) : Region.of(host)));
@@ -66,7 +68,7 @@ public final class CudaPeerMain
                     }
                     case "fill" ->
                     {
-                        Fixtures.fill(host, Long.parseLong(w[1]));
+                        TestData.fill(host, Long.parseLong(w[1]));
                         Gpu.upload(device, p, host);
                         System.out.println(Gpu.crc(host));
                     }

@@ -1,5 +1,7 @@
 package io.ferry.cuda;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.DescList;
 import io.ferry.Fixtures;
 import io.ferry.MemoryDesc;
@@ -35,13 +37,13 @@ class CudaTcpTest
             final MemorySegment host = p.readAllAndCheck("TCP", Duration.ofSeconds(60));
 
             // scattered: 600 pieces of random sizes, written to a reversed layout on the peer
-            Fixtures.fill(host, 5);
+            TestData.fill(host, 5);
             Gpu.upload(0, p.mine, host);
             final Random rnd = new Random(3);
             final DescList.Builder l = DescList.builder(MemoryKind.VRAM, 600);
             final DescList.Builder r = DescList.builder(MemoryKind.VRAM, 600);
             final MemorySegment peerNow = p.arena.allocate(SIZE, 4096);
-            Fixtures.fill(peerNow, 1); // what the peer holds: its own fill, which we only read so far
+            TestData.fill(peerNow, 1); // what the peer holds: its own fill, which we only read so far
             long at = 0;
             for (int k = 0; k < 600; k++)
             {

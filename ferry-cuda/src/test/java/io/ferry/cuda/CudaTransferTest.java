@@ -1,5 +1,7 @@
 package io.ferry.cuda;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.DescList;
@@ -78,7 +80,7 @@ class CudaTransferTest
     private Side side(final int device, final long seed)
     {
         final MemorySegment host = arena.allocate(SIZE, 4096);
-        Fixtures.fill(host, seed);
+        TestData.fill(host, seed);
         if (device < 0)
         {
             agent.register(MemoryKind.DRAM, List.of(Region.of(host)));
@@ -143,7 +145,7 @@ class CudaTransferTest
         t.await(Duration.ofSeconds(30));
         final Notification note = agent.awaitNotification(Duration.ofSeconds(10));
         assertThat(note.payload()).containsExactly(42);
-        Fixtures.assertSameBytes(expected, to.contents());
+        TestData.assertSameBytes(expected, to.contents());
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.ferry.cuda;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.DescList;
@@ -36,7 +38,7 @@ public final class KernelBench
     private static DescList[] blocks(final MemoryKind fromKind, final long from, final MemoryKind toKind,
         final long to, final int count, final long block, final long seed)
     {
-        final int[] order = Fixtures.permutation(count, new Random(seed));
+        final int[] order = TestData.permutation(count, new Random(seed));
         final DescList.Builder f = DescList.builder(fromKind, count);
         final DescList.Builder t = DescList.builder(toKind, count);
         for (int i = 0; i < count; i++)

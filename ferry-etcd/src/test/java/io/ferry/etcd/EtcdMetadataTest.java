@@ -1,5 +1,7 @@
 package io.ferry.etcd;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.DescList;
@@ -220,7 +222,7 @@ class EtcdMetadataTest
                 .ttl(Duration.ofSeconds(2)).build())
         {
             final MemorySegment local = arena.allocate(1 << 20, 4096);
-            io.ferry.Fixtures.fill(local, 99);
+            io.ferry.testing.TestData.fill(local, 99);
             parent.register(MemoryKind.DRAM, List.of(Region.of(local)));
             ep.publish();
 

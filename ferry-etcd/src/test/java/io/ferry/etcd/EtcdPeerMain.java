@@ -1,5 +1,7 @@
 package io.ferry.etcd;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.Fixtures;
@@ -40,7 +42,7 @@ public final class EtcdPeerMain
                 .ttl(Duration.ofSeconds(Long.parseLong(args[5]))).build())
         {
             final MemorySegment mem = arena.allocate(Long.parseLong(args[4]), 4096);
-            Fixtures.fill(mem, 7);
+            TestData.fill(mem, 7);
             agent.register(MemoryKind.DRAM, List.of(Region.of(mem)));
             etcd.publish();
             if (!"-".equals(args[3]))

@@ -1,5 +1,7 @@
 package io.ferry.file;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.DescList;
@@ -33,9 +35,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 
-import static io.ferry.Fixtures.assertSameBytes;
+import static io.ferry.testing.TestData.assertSameBytes;
 import static io.ferry.Fixtures.expectError;
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.fill;
 import static io.ferry.Fixtures.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -145,7 +147,7 @@ class FileBackendTest
                     for (int round = 0; round < 5; round++)
                     {
                         final int n = 1 + random.nextInt(1000);
-                        final int[] slots = io.ferry.Fixtures.permutation(n, new java.util.Random(round));
+                        final int[] slots = io.ferry.testing.TestData.permutation(n, new java.util.Random(round));
                         final DescList.Builder mb = DescList.builder(MemoryKind.DRAM, n);
                         final DescList.Builder fb = DescList.builder(MemoryKind.FILE, n);
                         final long[] lens = new long[n];

@@ -1,5 +1,6 @@
 package io.ferry.shm;
 
+
 import io.ferry.Agent;
 import io.ferry.DescList;
 import io.ferry.ErrorCode;
@@ -19,9 +20,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
-import static io.ferry.Fixtures.assertSameBytes;
+import static io.ferry.testing.TestData.assertSameBytes;
 import static io.ferry.Fixtures.expectError;
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.fill;
 import static io.ferry.shm.ShmFixtures.liveThreads;
 import static io.ferry.shm.ShmFixtures.shmAgent;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,5 +1,7 @@
 package io.ferry.shm;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.AgentObserver;
@@ -29,7 +31,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.fill;
 import static io.ferry.Fixtures.unique;
 import static io.ferry.shm.ShmFixtures.devShmEntries;
 import static io.ferry.shm.ShmFixtures.liveThreads;
@@ -126,7 +128,7 @@ class ShmTwoProcessTest
             {
                 // up to 3,000 spans of 1 B to 16 KiB, in slots of 16 KiB shuffled on the remote side
                 final int n = 1 + random.nextInt(3_000);
-                final int[] slots = io.ferry.Fixtures.permutation(n, new java.util.Random(round));
+                final int[] slots = io.ferry.testing.TestData.permutation(n, new java.util.Random(round));
                 final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
                 final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
                 final long[] lens = new long[n];

@@ -1,5 +1,6 @@
 package io.ferry.tcp;
 
+
 import io.ferry.Agent;
 import io.ferry.DescList;
 import io.ferry.FerryException;
@@ -24,8 +25,8 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 
-import static io.ferry.Fixtures.assertSameBytes;
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.assertSameBytes;
+import static io.ferry.testing.TestData.fill;
 import static io.ferry.tcp.TcpFixtures.tcpAgent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;

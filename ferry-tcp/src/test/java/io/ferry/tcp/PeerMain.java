@@ -1,5 +1,7 @@
 package io.ferry.tcp;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.MemoryKind;
@@ -64,7 +66,7 @@ public final class PeerMain
                 final String[] cmd = line.trim().split(" ");
                 switch (cmd[0])
                 {
-                    case "fill" -> io.ferry.Fixtures.fill(mem, Long.parseLong(cmd[1]));
+                    case "fill" -> io.ferry.testing.TestData.fill(mem, Long.parseLong(cmd[1]));
                     case "crc" -> System.out.println(crc(mem.asSlice(Long.parseLong(cmd[1]), Long.parseLong(cmd[2]))));
                     case "load" -> System.out.println(agent.loadRemoteMetadata(Files.readAllBytes(Path.of(cmd[1]))));
                     case "notif" ->

@@ -1,6 +1,6 @@
 package io.ferry.tcp;
 
-import io.ferry.ChildJvm;
+import io.ferry.testing.ChildJvm;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package io.ferry.tcp;
 
+
 import io.ferry.Agent;
 import io.ferry.DescList;
 import io.ferry.ErrorCode;
@@ -27,8 +28,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static io.ferry.Fixtures.assertSameBytes;
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.assertSameBytes;
+import static io.ferry.testing.TestData.fill;
 import static io.ferry.tcp.TcpFixtures.liveThreads;
 import static io.ferry.tcp.TcpFixtures.tcpAgent;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -450,21 +451,12 @@ class TcpTransferTest
 
     static TcpBackend backendOf(final Agent agent)
     {
-        try
+        for (final Object b : io.ferry.Fixtures.backends(agent))
         {
-            final java.lang.reflect.Field f = Agent.class.getDeclaredField("backends");
-            f.setAccessible(true);
-            for (final Object b : (Object[])f.get(agent))
+            if (b instanceof TcpBackend tcp)
             {
-                if (b instanceof TcpBackend tcp)
-                {
-                    return tcp;
-                }
+                return tcp;
             }
-        }
-        catch (final ReflectiveOperationException ex)
-        {
-            throw new AssertionError(ex);
         }
         throw new AssertionError("no TCP backend");
     }

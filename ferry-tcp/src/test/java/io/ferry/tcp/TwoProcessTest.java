@@ -1,5 +1,7 @@
 package io.ferry.tcp;
 
+import io.ferry.testing.TestData;
+
 import io.ferry.Agent;
 import io.ferry.DescList;
 import io.ferry.ErrorCode;
@@ -24,7 +26,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static io.ferry.Fixtures.fill;
+import static io.ferry.testing.TestData.fill;
 import static io.ferry.tcp.TcpFixtures.liveThreads;
 import static io.ferry.tcp.TcpFixtures.tcpAgent;
 import static io.ferry.Fixtures.unique;
@@ -124,7 +126,7 @@ class TwoProcessTest
             final Transfer pull = agent.createTransfer(TransferOp.READ, bb.build(), rb.build(), name, null);
             pull.post();
             pull.await(Duration.ofSeconds(60));
-            io.ferry.Fixtures.assertSameBytes(local.asSlice(0, (long)n * 4096), back);
+            io.ferry.testing.TestData.assertSameBytes(local.asSlice(0, (long)n * 4096), back);
         }
     }
 

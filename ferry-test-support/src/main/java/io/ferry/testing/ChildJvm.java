@@ -1,4 +1,4 @@
-package io.ferry;
+package io.ferry.testing;
 
 import java.io.BufferedReader;
 import java.io.IOException;
