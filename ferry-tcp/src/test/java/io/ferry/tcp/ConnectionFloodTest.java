@@ -40,7 +40,7 @@ class ConnectionFloodTest
     @Test
     void aThousandSilentConnectionsCostBoundedMemoryAndThreadsAndLeaveNothingBehind() throws Exception
     {
-        try (PeerProcess target = new PeerProcess(io.ferry.Fixtures.unique("flooded"), 1 << 20, dir,
+        try (io.ferry.contract.ContractPeer target = TcpFixtures.peer(io.ferry.Fixtures.unique("flooded"), 1 << 20, dir,
             "connect_timeout_ms=60000"))
         {
             final long pid = target.process.pid();

@@ -16,6 +16,22 @@ final class TcpFixtures
     {
     }
 
+    /**
+     * @param name  the peer agent's name.
+     * @param size  bytes of its region.
+     * @param dir   where its metadata file goes.
+     * @param extra more TCP parameters, key=value.
+     * @return a TCP peer in a child JVM (the two-process contract's peer).
+     */
+    static io.ferry.contract.ContractPeer peer(final String name, final long size, final java.nio.file.Path dir,
+        final String... extra) throws Exception
+    {
+        final java.util.List<String> params = new java.util.ArrayList<>(java.util.List.of("listen_address=127.0.0.1",
+            "crc32c=true"));
+        params.addAll(java.util.List.of(extra));
+        return new io.ferry.contract.ContractPeer(name, size, dir, "TCP", params.toArray(new String[0]));
+    }
+
     static Agent tcpAgent(final String prefix, final String... extra)
     {
         final Map<String, String> params = new HashMap<>();

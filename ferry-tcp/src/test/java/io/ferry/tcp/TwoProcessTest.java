@@ -34,7 +34,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
- * Two agents in two JVM processes over TCP on loopback, metadata exchanged through files.
+ * Two agents in two JVM processes over TCP on loopback, metadata exchanged through files: what only TCP promises
+ * (its path threads end with a dead peer, a frozen peer is caught by the acknowledgement deadline). Sizes, descriptor
+ * lists, notifications after data and peer loss are the shared {@link TcpContractTest}.
  */
 @Timeout(180)
 class TwoProcessTest
@@ -72,68 +74,9 @@ class TwoProcessTest
     }
 
     @Test
-    void writeAndReadRandomSizesAndManyDescriptorsAcrossProcesses() throws Exception
-    {
-        try (PeerProcess peer = new PeerProcess(unique("child"), SIZE, dir))
-        {
-            final String name = agent.loadRemoteMetadata(peer.metadata);
-            final Path mine = dir.resolve("parent.md");
-            Files.write(mine, agent.localMetadata());
-            assertThat(peer.command("load " + mine, 30)).containsExactly(agent.name());
-            final long base = remoteBase(name);
-            final SplittableRandom random = new SplittableRandom(17);
-            for (final long size : new long[] {1, 4095, 1 << 20, 9_999_999, SIZE})
-            {
-                final long lo = size == SIZE ? 0 : random.nextLong(SIZE - size);
-                final long ro = size == SIZE ? 0 : random.nextLong(SIZE - size);
-                // push
-                fill(local.asSlice(lo, size), size);
-                final Transfer w = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(lo, size)),
-                    DescList.builder(MemoryKind.DRAM).add(base + ro, size).build(), name,
-                    TransferOptions.notify(("w" + size).getBytes(StandardCharsets.UTF_8)));
-                w.post();
-                w.await(Duration.ofSeconds(60));
-                assertThat(peer.command("notif 10000", 30)).containsExactly(agent.name() + " w" + size);
-                assertThat(peer.crc(ro, size)).isEqualTo(PeerMain.crc(local.asSlice(lo, size)));
-                // pull
-                peer.command("fill " + (size + 1), 60);
-                final Transfer r = agent.createTransfer(TransferOp.READ, DescList.dram(local.asSlice(lo, size)),
-                    DescList.builder(MemoryKind.DRAM).add(base + ro, size).build(), name, null);
-                r.post();
-                r.await(Duration.ofSeconds(60));
-                assertThat(PeerMain.crc(local.asSlice(lo, size))).isEqualTo(peer.crc(ro, size));
-            }
-            // 4096 descriptors of 4 KiB, scattered, both directions
-            final int n = 4096;
-            final DescList.Builder lb = DescList.builder(MemoryKind.DRAM, n);
-            final DescList.Builder rb = DescList.builder(MemoryKind.DRAM, n);
-            for (int i = 0; i < n; i++)
-            {
-                lb.add(local.address() + (long)i * 4096, 4096);
-                rb.add(base + (long)(n - 1 - i) * 8192, 4096);
-            }
-            fill(local, 1234);
-            final Transfer w = agent.createTransfer(TransferOp.WRITE, lb.build(), rb.build(), name, null);
-            w.post();
-            w.await(Duration.ofSeconds(60));
-            final MemorySegment back = arena.allocate((long)n * 4096, 4096);
-            agent.register(MemoryKind.DRAM, List.of(Region.of(back)));
-            final DescList.Builder bb = DescList.builder(MemoryKind.DRAM, n);
-            for (int i = 0; i < n; i++)
-            {
-                bb.add(back.address() + (long)i * 4096, 4096);
-            }
-            final Transfer pull = agent.createTransfer(TransferOp.READ, bb.build(), rb.build(), name, null);
-            pull.post();
-            pull.await(Duration.ofSeconds(60));
-            io.ferry.testing.TestData.assertSameBytes(local.asSlice(0, (long)n * 4096), back);
-        }
-    }
-
-    @Test
     void killedPeerMidTransferIsRemoteDisconnectWithinTheDeadline() throws Exception
     {
-        try (PeerProcess peer = new PeerProcess(unique("victim"), SIZE, dir))
+        try (io.ferry.contract.ContractPeer peer = TcpFixtures.peer(unique("victim"), SIZE, dir))
         {
             final String name = agent.loadRemoteMetadata(peer.metadata);
             final Transfer t = agent.createTransfer(TransferOp.WRITE, DescList.dram(local),
@@ -176,7 +119,7 @@ class TwoProcessTest
     @Test
     void peerThatStopsAnsweringIsRemoteDisconnectWithinTheAckDeadline() throws Exception
     {
-        try (PeerProcess peer = new PeerProcess(unique("frozen"), SIZE, dir))
+        try (io.ferry.contract.ContractPeer peer = TcpFixtures.peer(unique("frozen"), SIZE, dir))
         {
             final String name = agent.loadRemoteMetadata(peer.metadata);
             final Transfer t = agent.createTransfer(TransferOp.WRITE, DescList.dram(local),

@@ -1,12 +1,11 @@
-package io.ferry.tcp;
-
-import io.ferry.testing.TestData;
+package io.ferry.contract;
 
 import io.ferry.Agent;
 import io.ferry.AgentConfig;
 import io.ferry.MemoryKind;
 import io.ferry.Notification;
 import io.ferry.Region;
+import io.ferry.testing.TestData;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -17,39 +16,38 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * A ferry agent in its own JVM for the two-process tests. Arguments: name, region size, metadata file, then TCP
- * parameters as key=value. It registers one region, writes its metadata to the file, prints READY, then obeys
- * one command per stdin line: {@code fill SEED}, {@code crc OFFSET LENGTH}, {@code load FILE},
- * {@code notif TIMEOUT_MS}, {@code exit}.
+ * A ferry agent in its own JVM for the two-process tests of any backend. Arguments: name, region size, metadata
+ * file, backend, then the backend's parameters as key=value. It registers one region, writes its metadata to the
+ * file, prints READY, then obeys one command per stdin line: {@code fill SEED}, {@code crc OFFSET LENGTH},
+ * {@code load FILE}, {@code notif TIMEOUT_MS} (prints sender and payload), {@code notifcrc TIMEOUT_MS OFFSET LENGTH}
+ * (also the CRC of a span the moment the notification is taken), {@code exit}. Each command ends with OK.
  */
-public final class PeerMain
+public final class ContractPeerMain
 {
-    private PeerMain()
+    private ContractPeerMain()
     {
     }
 
     /**
-     * @param args name, size, metadata file, TCP parameters.
+     * @param args name, size, metadata file, backend, parameters.
      * @throws Exception on any failure (the test sees the process die).
      */
     public static void main(final String[] args) throws Exception
     {
-        final Map<String, String> params = new HashMap<>();
-        params.put("listen_address", "127.0.0.1");
-        params.put("crc32c", "true");
-        for (int i = 3; i < args.length; i++)
+        final Map<String, String> params = new LinkedHashMap<>();
+        for (int i = 4; i < args.length; i++)
         {
             final int eq = args[i].indexOf('=');
             params.put(args[i].substring(0, eq), args[i].substring(eq + 1));
         }
         try (Arena arena = Arena.ofShared();
-            Agent agent = Agent.create(AgentConfig.builder(args[0]).backend("TCP", params).build()))
+            Agent agent = Agent.create(AgentConfig.builder(args[0]).backend(args[3], params).listenPort(-1).build()))
         {
             final MemorySegment mem = arena.allocate(Long.parseLong(args[1]), 4096);
             agent.register(MemoryKind.DRAM, List.of(Region.of(mem)));
@@ -66,13 +64,19 @@ public final class PeerMain
                 final String[] cmd = line.trim().split(" ");
                 switch (cmd[0])
                 {
-                    case "fill" -> io.ferry.testing.TestData.fill(mem, Long.parseLong(cmd[1]));
+                    case "fill" -> TestData.fill(mem, Long.parseLong(cmd[1]));
                     case "crc" -> System.out.println(crc(mem.asSlice(Long.parseLong(cmd[1]), Long.parseLong(cmd[2]))));
                     case "load" -> System.out.println(agent.loadRemoteMetadata(Files.readAllBytes(Path.of(cmd[1]))));
                     case "notif" ->
                     {
                         final Notification n = agent.awaitNotification(Duration.ofMillis(Long.parseLong(cmd[1])));
                         System.out.println(n.sender() + " " + n.payloadAsString());
+                    }
+                    case "notifcrc" ->
+                    {
+                        final Notification n = agent.awaitNotification(Duration.ofMillis(Long.parseLong(cmd[1])));
+                        final long crc = crc(mem.asSlice(Long.parseLong(cmd[2]), Long.parseLong(cmd[3])));
+                        System.out.println(n.sender() + " " + n.payloadAsString() + " " + crc);
                     }
                     case "exit" ->
                     {
@@ -86,7 +90,11 @@ public final class PeerMain
         }
     }
 
-    static long crc(final MemorySegment segment)
+    /**
+     * @param segment bytes.
+     * @return their CRC-32C.
+     */
+    public static long crc(final MemorySegment segment)
     {
         final CRC32C crc = new CRC32C();
         final long chunk = 1 << 30;
