@@ -45,7 +45,7 @@ import java.util.concurrent.Future;
 final class BenchCommand implements Callable<Integer>
 {
     @Option(names = "--backend", defaultValue = "LOCAL",
-        description = "LOCAL, SHM, TCP, CUDA or FILE (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM and " +
+        description = "LOCAL, SHM, UCX, TCP, CUDA or FILE (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM and " +
             "TCP between two processes with --role; FILE with --target-seg-type FILE --filepath PATH).")
     String backend;
 
@@ -634,9 +634,9 @@ final class BenchCommand implements Callable<Integer>
     private void validate()
     {
         final List<String> problems = new ArrayList<>();
-        if (!List.of("LOCAL", "SHM", "TCP", "CUDA", "FILE").contains(backend))
+        if (!List.of("LOCAL", "SHM", "UCX", "TCP", "CUDA", "FILE").contains(backend))
         {
-            problems.add("--backend must be LOCAL, SHM, TCP, CUDA or FILE, got '" + backend + "'");
+            problems.add("--backend must be LOCAL, SHM, UCX, TCP, CUDA or FILE, got '" + backend + "'");
         }
         else if ("SHM".equals(backend) && (MemoryKind.VRAM == BenchMemory.kindOf(initiatorSegType) ||
             MemoryKind.VRAM == BenchMemory.kindOf(targetSegType)))

@@ -92,7 +92,8 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
 
     @Option(names = "--backends", defaultValue = "SHM,TCP", split = ",",
         description = "the workers' backends in order of preference (default ${DEFAULT-VALUE}: shared memory " +
-            "when both workers are on one host, TCP otherwise; TCP alone forces the network).")
+            "when both workers are on one host, TCP otherwise; TCP alone forces the network; UCX adds UCX's " +
+            "transports, e.g. SHM,UCX,TCP or UCX alone).")
     List<String> backends;
 
     @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
@@ -137,9 +138,10 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
         }
         for (final String b : backends)
         {
-            if (!List.of("SHM", "TCP").contains(b))
+            if (!List.of("SHM", "UCX", "TCP").contains(b))
             {
-                throw new ParameterException(spec.commandLine(), "--backends takes SHM and TCP, got '" + b + "'");
+                throw new ParameterException(spec.commandLine(), "--backends takes SHM, UCX and TCP, got '" + b +
+                    "'");
             }
         }
         final DemoSpec d = new DemoSpec(shape, requests, Mode.pull == mode, Duration.ofSeconds(timeoutSeconds),
@@ -310,6 +312,10 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
         else if ("SHM".equals(carrier))
         {
             why = " (both workers on this host)";
+        }
+        else if ("UCX".equals(carrier))
+        {
+            why = " (--backends " + String.join(",", demo.backends()) + ")";
         }
         return String.format("ferry demo: %s -> %s, %d requests x %d tokens (%s of KV each, %d descriptors per " +
             "request), mode %s, over %s%s", PREFILL, peer, demo.requests(), demo.shape().tokens(),

@@ -127,11 +127,19 @@ final class DoctorCommand implements Callable<Integer>
     {
         final List<String> names = Agent.availableBackends();
         out.println("backends      " + names);
+        if (!names.contains("UCX"))
+        {
+            out.println("  UCX    not available: " + io.ferry.ucx.UcxBackendProvider.describeHost());
+        }
         for (final String n : names)
         {
             final BackendInfo info = Agent.backendInfo(n);
             out.printf("  %-6s moves %s; %s%n", n, info.memoryKinds(), info.params().isEmpty() ? "no parameters" :
                 "parameters " + info.params());
+            if ("UCX".equals(n))
+            {
+                out.printf("  %-6s found: %s%n", n, io.ferry.ucx.UcxBackendProvider.describeHost());
+            }
             if (null != info.limitations())
             {
                 out.printf("  %-6s limited: %s%n", n, info.limitations());
@@ -171,7 +179,7 @@ final class DoctorCommand implements Callable<Integer>
 
     private void selfTest(final PrintWriter out)
     {
-        for (final String backend : List.of("LOCAL", "SHM", "TCP"))
+        for (final String backend : List.of("LOCAL", "SHM", "UCX", "TCP"))
         {
             if (!Agent.availableBackends().contains(backend))
             {

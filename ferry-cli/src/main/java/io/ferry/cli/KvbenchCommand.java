@@ -53,7 +53,7 @@ final class KvbenchCommand implements Callable<Integer>
     String mode;
 
     @Option(names = "--backend", defaultValue = "LOCAL",
-        description = "LOCAL, SHM, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM's KV lives " +
+        description = "LOCAL, SHM, UCX, TCP or CUDA (default ${DEFAULT-VALUE}; VRAM needs TCP or CUDA; SHM's KV lives " +
             "in a ShmArena).")
     String backend;
 
@@ -114,9 +114,9 @@ final class KvbenchCommand implements Callable<Integer>
                 throw new IllegalArgumentException("--tier file --dir DIR offloads DRAM KV to files (the only tier " +
                     "so far), got --tier " + tier + (null == dir ? " without --dir" : ""));
             }
-            if (!java.util.List.of("LOCAL", "SHM", "TCP", "CUDA").contains(backend))
+            if (!java.util.List.of("LOCAL", "SHM", "UCX", "TCP", "CUDA").contains(backend))
             {
-                throw new IllegalArgumentException("--backend must be LOCAL, SHM, TCP or CUDA, got '" + backend + "'");
+                throw new IllegalArgumentException("--backend must be LOCAL, SHM, UCX, TCP or CUDA, got '" + backend + "'");
             }
             final String seg = BenchMemory.problem(prefillSegType, decodeSegType);
             if (null != seg)

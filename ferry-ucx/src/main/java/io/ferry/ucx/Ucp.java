@@ -21,7 +21,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * fields and guards each by a bit of {@code field_mask}; a struct is always allocated larger than any UCX version's
  * and zeroed, and only fields whose bit is set are read by UCX.
  * <p>
- * Every call except {@link #workerSignal} and {@link #statusString} must be made on the thread that owns the
+ * Every call except {@code ucp_worker_signal} and {@code ucs_status_string} is made on the thread that owns the
  * worker ({@code UCS_THREAD_MODE_SINGLE}); {@link UcxWorker} is that thread.
  */
 @SuppressWarnings("restricted") // binding a native library and reading what it returns is what this class is for

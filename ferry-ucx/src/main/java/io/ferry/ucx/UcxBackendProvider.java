@@ -26,12 +26,29 @@ public final class UcxBackendProvider implements BackendProvider
     }
 
     /**
-     * Ranked after SHM and CUDA, before TCP: where both reach a peer, UCX's transports are at least as fast as
-     * ferry's TCP.
+     * Where the host has RDMA devices ({@code /sys/class/infiniband}), ranked after SHM and CUDA and before TCP, so
+     * that a peer both reach gets UCX's RDMA; without them, after TCP: between hosts UCX would move data over TCP,
+     * and ferry's own TCP (several paths, host-side congestion control) is the better road there. Naming UCX in an
+     * agent's configuration, or in a transfer's backend hint, still picks it anywhere.
      */
     public int preference()
     {
-        return 40;
+        return RDMA_DEVICES ? 40 : 110;
+    }
+
+    private static final boolean RDMA_DEVICES = hasRdmaDevices();
+
+    private static boolean hasRdmaDevices()
+    {
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(
+            java.nio.file.Path.of("/sys/class/infiniband")))
+        {
+            return s.findAny().isPresent();
+        }
+        catch (final java.io.IOException | RuntimeException ex)
+        {
+            return false;
+        }
     }
 
     /**
@@ -63,7 +80,17 @@ public final class UcxBackendProvider implements BackendProvider
      */
     public String limitations()
     {
-        return null == Ucp.unavailableReason() ? UcxTransports.summary() : null;
+        return null == Ucp.unavailableReason() ? UcxTransports.warning() : null;
+    }
+
+    /**
+     * @return what UCX finds on this host: its version and the transports and devices of a default context (for
+     * {@code ferry doctor}), or why UCX cannot run here.
+     */
+    public static String describeHost()
+    {
+        final String reason = Ucp.unavailableReason();
+        return null != reason ? reason : UcxTransports.summary();
     }
 
     /**

@@ -11,6 +11,8 @@ import java.util.Map;
  *
  * @param spin                 the progress thread polls without sleeping (lowest latency, one core busy) instead
  *                             of sleeping on UCX's wakeup event between completions.
+ * @param idleSpinNanos        with {@code progress=wait}, how long the progress thread keeps polling after its last
+ *                             work before it sleeps (a reply that comes within it costs no wake-up).
  * @param timeoutMillis        a post that has not completed by then fails with REMOTE_DISCONNECT and its peer's
  *                             endpoint is closed; also the deadline of start-up and registration.
  * @param maxNotificationBytes the largest notification sent or accepted.
@@ -18,7 +20,7 @@ import java.util.Map;
  *                             setting for this backend's context (environment variables still apply to what is
  *                             not set here).
  */
-record UcxConfig(boolean spin, long timeoutMillis, int maxNotificationBytes, Map<String, String> ucx)
+record UcxConfig(boolean spin, long idleSpinNanos, long timeoutMillis, int maxNotificationBytes, Map<String, String> ucx)
 {
     /** The prefix of parameters passed to UCX. */
     static final String UCX_PREFIX = "UCX_";
@@ -30,6 +32,7 @@ record UcxConfig(boolean spin, long timeoutMillis, int maxNotificationBytes, Map
     {
         final Map<String, String> m = new LinkedHashMap<>();
         m.put("progress", "wait");
+        m.put("idle_spin_us", "50");
         m.put("timeout_ms", "10000");
         m.put("max_notification_bytes", String.valueOf(1 << 20));
         for (final String k : PASSED)
@@ -54,7 +57,9 @@ record UcxConfig(boolean spin, long timeoutMillis, int maxNotificationBytes, Map
                 ucx.put(e.getKey().substring(UCX_PREFIX.length()), e.getValue().trim());
             }
         }
-        return new UcxConfig("spin".equals(progress), BackendParams.number(p, "UCX", "timeout_ms", 1, 3_600_000),
+        return new UcxConfig("spin".equals(progress),
+            BackendParams.number(p, "UCX", "idle_spin_us", 0, 1_000_000) * 1000,
+            BackendParams.number(p, "UCX", "timeout_ms", 1, 3_600_000),
             (int)BackendParams.number(p, "UCX", "max_notification_bytes", 0, 64 << 20), Map.copyOf(ucx));
     }
 }

@@ -82,9 +82,19 @@ final class UcxTransports
             .append(resources.isEmpty() ? "(none listed)" : String.join(", ", resources));
         if (!rdma)
         {
-            b.append("; no RDMA transport (no InfiniBand or RoCE device UCX can use): between hosts UCX moves data " +
-                "over TCP, about as fast as ferry's own TCP backend");
+            b.append("; ").append(NO_RDMA);
         }
         return b.toString();
+    }
+
+    private static final String NO_RDMA = "no RDMA transport (no InfiniBand or RoCE device UCX can use): between " +
+        "hosts UCX moves data over TCP, about as fast as ferry's own TCP backend";
+
+    /** @return the warning part of {@link #summary()} (no RDMA transport), or null when UCX has RDMA here. */
+    static String warning()
+    {
+        final String s = summary();
+        final int at = s.indexOf(NO_RDMA);
+        return at >= 0 ? NO_RDMA : s.contains("did not start") ? s : null;
     }
 }

@@ -40,6 +40,8 @@ final class UcxWorker implements AutoCloseable
     private static final System.Logger LOG = System.getLogger(UcxWorker.class.getName());
     private static final long IDLE_POLL_MILLIS = 100;
     private static final AtomicLong PEER_IDS = new AtomicLong(1);
+    /** Where a notification's payload starts in its native buffer, after the longest header. */
+    private static final long AM_PAYLOAD_AT = 3 + UcxWire.MAX_NAME_BYTES + 1;
 
     /** Something the worker thread runs. */
     interface Task
@@ -107,6 +109,7 @@ final class UcxWorker implements AutoCloseable
         this.agent = agent;
         this.config = config;
         this.inbound = inbound;
+        this.peerErrorsPossible = detectsPeerFailure(config.ucx().get("TLS"));
         thread = Thread.ofPlatform().daemon().name("ferry-ucx-" + agent).unstarted(this::run);
         thread.start();
         try
@@ -235,12 +238,23 @@ final class UcxWorker implements AutoCloseable
         }
         try
         {
+            long lastWork = System.nanoTime();
             while (!closing)
             {
                 int work = runTasks();
                 work += progress();
-                work += advance(System.nanoTime());
-                if (0 == work)
+                final long now = System.nanoTime();
+                work += advance(now);
+                work += advanceSends();
+                if (0 != work)
+                {
+                    lastWork = now;
+                }
+                else if (config.spin() || now - lastWork < config.idleSpinNanos())
+                {
+                    Thread.onSpinWait();
+                }
+                else
                 {
                     idle();
                 }
@@ -298,11 +312,6 @@ final class UcxWorker implements AutoCloseable
 
     private void idle() throws Throwable
     {
-        if (config.spin())
-        {
-            Thread.onSpinWait();
-            return;
-        }
         final int armed = (int)Ucp.WORKER_ARM.invokeExact(worker);
         if (Ucp.UCS_ERR_BUSY == armed)
         {
@@ -415,6 +424,11 @@ final class UcxWorker implements AutoCloseable
 
     private MemorySegment errorHandler;
     private boolean warnedNoPeerErrors;
+    /**
+     * Whether UCX_TLS leaves a transport that detects failed peers (TCP or an RDMA one). Shared memory alone does
+     * not: UCX then refuses an endpoint with peer error handling, and logs an error for it, so none is asked for.
+     */
+    private final boolean peerErrorsPossible;
 
     private MemorySegment errorHandler()
     {
@@ -468,6 +482,11 @@ final class UcxWorker implements AutoCloseable
             p.request.sink.onFailure(closed);
         }
         inFlight.clear();
+        for (final Send send : sends)
+        {
+            freeRequest(send.request());
+        }
+        sends.clear();
         for (final UcxPeer peer : peersById.values())
         {
             closeEndpoint(peer);
@@ -575,7 +594,7 @@ final class UcxWorker implements AutoCloseable
             p.set(ADDRESS, Ucp.EP_PARAMS_ERR_HANDLER_ARG, MemorySegment.ofAddress(peer.id));
             p.set(ADDRESS, Ucp.EP_PARAMS_NAME, local.allocateFrom("ferry:" + agent + "->" + peer.name));
             final MemorySegment out = local.allocate(ADDRESS);
-            int st = (int)Ucp.EP_CREATE.invokeExact(worker, p, out);
+            int st = peerErrorsPossible ? (int)Ucp.EP_CREATE.invokeExact(worker, p, out) : Ucp.UCS_ERR_UNREACHABLE;
             if (Ucp.UCS_ERR_UNREACHABLE == st)
             {
                 // UCX's shared-memory transports cannot detect a failed peer, so with them alone an endpoint that
@@ -739,7 +758,7 @@ final class UcxWorker implements AutoCloseable
         try
         {
             final MemorySegment ep = endpoint(peer);
-            final MemorySegment buffers = Arena.ofAuto().allocate(Math.max(1, 259 + payload.length));
+            final MemorySegment buffers = Arena.ofAuto().allocate(AM_PAYLOAD_AT + Math.max(1, payload.length));
             final long st = sendAm(ep, buffers, payload);
             if (Ucp.isError(st))
             {
@@ -748,8 +767,7 @@ final class UcxWorker implements AutoCloseable
             }
             else if (0 != st)
             {
-                Ucp.REQUEST_FREE.invokeExact(st);
-                keepAlive.add(buffers);
+                sends.add(new Send(st, buffers, peer.name));
             }
         }
         catch (final Throwable t)
@@ -758,20 +776,42 @@ final class UcxWorker implements AutoCloseable
         }
     }
 
-    /** Buffers of notifications sent on their own, kept reachable until the worker closes or they are many. */
-    private final List<MemorySegment> keepAlive = new ArrayList<>();
+    /** A notification sent on its own, its buffers kept until UCX is done with them. */
+    private record Send(long request, MemorySegment buffers, String peer)
+    {
+    }
+
+    private final List<Send> sends = new ArrayList<>();
+
+    private int advanceSends() throws Throwable
+    {
+        int work = 0;
+        for (int i = sends.size() - 1; i >= 0; i--)
+        {
+            final Send send = sends.get(i);
+            final int st = (int)Ucp.REQUEST_CHECK_STATUS.invokeExact(send.request());
+            if (Ucp.UCS_INPROGRESS != st)
+            {
+                Ucp.REQUEST_FREE.invokeExact(send.request());
+                sends.remove(i);
+                work++;
+                if (Ucp.UCS_OK != st)
+                {
+                    LOG.log(System.Logger.Level.WARNING, "UCX notification from " + agent + " to " + send.peer() +
+                        " failed: " + Ucp.statusString(st));
+                }
+            }
+        }
+        return work;
+    }
 
     private long sendAm(final MemorySegment ep, final MemorySegment buffers, final byte[] payload) throws Throwable
     {
         final byte[] header = UcxWire.notificationHeader(agent);
         MemorySegment.copy(header, 0, buffers, JAVA_BYTE, 0, header.length);
-        MemorySegment.copy(payload, 0, buffers, JAVA_BYTE, 259, payload.length);
-        if (keepAlive.size() > 1024)
-        {
-            keepAlive.clear(); // eager sends of this size completed long ago
-        }
+        MemorySegment.copy(payload, 0, buffers, JAVA_BYTE, AM_PAYLOAD_AT, payload.length);
         return (long)Ucp.AM_SEND_NBX.invokeExact(ep, UcxWire.AM_ID, buffers, (long)header.length,
-            buffers.asSlice(259), (long)payload.length, amParam);
+            buffers.asSlice(AM_PAYLOAD_AT), (long)payload.length, amParam);
     }
 
     /** Moves posts on: completed flushes to their notification or to done; posts past their deadline fail. */
@@ -818,7 +858,7 @@ final class UcxWorker implements AutoCloseable
             else if (Post.FLUSH == p.stage && null != p.notification)
             {
                 p.stage = Post.NOTIFY;
-                p.amBuffers = Arena.ofAuto().allocate(259 + Math.max(1, p.notification.length));
+                p.amBuffers = Arena.ofAuto().allocate(AM_PAYLOAD_AT + Math.max(1, p.notification.length));
                 p.ucxRequest = sendAm(r.peer.endpoint, p.amBuffers, p.notification);
                 i++; // look at it again: an eager send often completes at once
             }
@@ -947,6 +987,28 @@ final class UcxWorker implements AutoCloseable
     }
 
     // ------------------------------------------------------------------------------------------ helpers
+
+    /**
+     * @param tls UCX_TLS as configured, or null.
+     * @return false when it names only shared-memory and loopback transports (UCX then has nothing that detects
+     * a failed peer); true otherwise, including unset, "all" and exclusions ("^...").
+     */
+    static boolean detectsPeerFailure(final String tls)
+    {
+        if (null == tls || tls.isBlank() || tls.startsWith("^"))
+        {
+            return true;
+        }
+        for (final String t : tls.split(","))
+        {
+            final String name = t.trim().toLowerCase(java.util.Locale.ROOT);
+            if (!List.of("posix", "sysv", "cma", "knem", "xpmem", "sm", "shm", "self").contains(name))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static void check(final String call, final int status)
     {

@@ -21,43 +21,46 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Same-host benchmark in two processes: {@code ShmBench run MEMORY [key=value SHM params]} starts a target JVM,
- * then measures WRITE and READ bandwidth at 32 KiB, 1 MiB and 64 MiB, 64 B WRITE latency (post to DONE), 4,096
+ * A two-process benchmark of one backend on this host: {@code PairBench run BACKEND MEMORY [key=value params]}
+ * starts a target JVM with the same backend and parameters, then measures WRITE and READ bandwidth at 32 KiB, 1 MiB and 64 MiB, 64 B WRITE latency (post to DONE), 4,096
  * scattered 32 KiB descriptors in one request against one 128 MiB descriptor, and, as the anchor the copies cannot
  * beat, a single-thread {@code MemorySegment.copy} of each size in this process. MEMORY is {@code shm} (both sides
  * allocate from a ShmArena: the initiator maps the target's memory file and copies) or {@code plain} (ordinary
- * memory: cross-memory attach). Prints one JSON object per measurement.
+ * memory: cross-memory attach; any backend). Prints one JSON object per measurement, its "mechanism" naming the
+ * road: "mapped" or "cma" for SHM, else the backend and its UCX_TLS, e.g. "ucx-tcp".
  */
-public final class ShmBench
+public final class PairBench
 {
     private static final long REGION = 256L << 20;
     private static final long[] SIZES = {32L << 10, 1L << 20, 64L << 20};
 
-    private ShmBench()
+    private PairBench()
     {
     }
 
     /**
-     * @param args {@code run MEMORY [params]} or {@code target METADATA_FILE MEMORY [params]}.
+     * @param args {@code run BACKEND MEMORY [params]} or {@code target METADATA_FILE BACKEND MEMORY [params]}.
      * @throws Exception on failure.
      */
     public static void main(final String[] args) throws Exception
     {
         final boolean target = "target".equals(args[0]);
-        final String memory = target ? args[2] : args[1];
+        final int first = target ? 2 : 1;
+        final String backend = args[first];
+        final String memory = args[first + 1];
         final Map<String, String> params = new HashMap<>();
-        for (int i = target ? 3 : 2; i < args.length; i++)
+        for (int i = first + 2; i < args.length; i++)
         {
             final int eq = args[i].indexOf('=');
             params.put(args[i].substring(0, eq), args[i].substring(eq + 1));
         }
         if (target)
         {
-            target(Path.of(args[1]), memory, params);
+            target(Path.of(args[1]), backend, memory, params);
         }
         else
         {
-            run(memory, params, args);
+            run(backend, memory, params, args);
         }
     }
 
@@ -66,30 +69,36 @@ public final class ShmBench
         return "shm".equals(memory) ? ShmArena.open() : Arena.ofShared();
     }
 
-    private static void target(final Path md, final String memory, final Map<String, String> params) throws Exception
+    private static void target(final Path md, final String backend, final String memory,
+        final Map<String, String> params) throws Exception
     {
         try (Arena arena = arena(memory);
-            Agent agent = Agent.create(AgentConfig.builder("shm-bench-target").backend("SHM", params).build()))
+            Agent agent = Agent.create(AgentConfig.builder("pair-bench-target").backend(backend, params).build()))
         {
             BenchTarget.serve(md, arena, agent, REGION);
         }
     }
 
-    private static void run(final String memory, final Map<String, String> params, final String[] args)
-        throws Exception
+    private static void run(final String backend, final String memory, final Map<String, String> params,
+        final String[] args) throws Exception
     {
-        final List<String> targetArgs = new ArrayList<>(List.of(memory));
-        targetArgs.addAll(Arrays.asList(args).subList(2, args.length));
-        try (BenchTarget target = new BenchTarget(ShmBench.class, targetArgs);
+        final List<String> targetArgs = new ArrayList<>(Arrays.asList(args).subList(1, args.length));
+        try (BenchTarget target = new BenchTarget(PairBench.class, targetArgs);
             Arena arena = arena(memory);
-            Agent agent = Agent.create(AgentConfig.builder("shm-bench-initiator").backend("SHM", params).build()))
+            Agent agent = Agent.create(AgentConfig.builder("pair-bench-initiator").backend(backend, params).build()))
         {
             final BenchTarget.Connected c = target.connect(agent, arena, REGION);
             final String peer = c.peer();
             final long remote = c.remote();
             final MemorySegment local = c.local();
-            final String tag = "shm".equals(memory) ? "mapped" : "cma";
+            final String tag = "SHM".equals(backend) ? ("shm".equals(memory) ? "mapped" : "cma") :
+                backend.toLowerCase(Locale.ROOT) + (params.containsKey("UCX_TLS") ? "-" + params.get("UCX_TLS") : "");
 
+            if (Boolean.getBoolean("ferry.bench.latencyOnly"))
+            {
+                latency(agent, tag, local, remote, peer);
+                return;
+            }
             for (final long size : SIZES)
             {
                 print("memcpy", "copy " + label(size), copyRate(local, size));
@@ -126,13 +135,20 @@ public final class ShmBench
                 print(tag, op + " 1 x 128 MiB", Rates.median(oneRate));
                 print(tag, op + " 4096 x 32 KiB", Rates.median(manyRate));
             }
-            final Transfer small = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 64)),
-                DescList.builder(MemoryKind.DRAM).add(remote, 64).build(), peer, TransferOptions.NONE);
-            final int n = 200_000;
-            final long[] lat = Rates.latencies(small, n);
-            System.out.printf(Locale.ROOT, "{\"kind\":\"latency\",\"mechanism\":\"%s\",\"case\":\"WRITE 64 B\"," +
-                "\"p50_us\":%.3f,\"p99_us\":%.3f}%n", tag, lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
+            latency(agent, tag, local, remote, peer);
         }
+    }
+
+    /** 64 B WRITE, post to DONE, 200,000 times (FERRY_BENCH_LATENCY_N to change): p50 and p99. */
+    private static void latency(final Agent agent, final String tag, final MemorySegment local, final long remote,
+        final String peer)
+    {
+            final Transfer small = agent.createTransfer(TransferOp.WRITE, DescList.dram(local.asSlice(0, 64)),
+            DescList.builder(MemoryKind.DRAM).add(remote, 64).build(), peer, TransferOptions.NONE);
+        final int n = Integer.getInteger("ferry.bench.latencyN", 200_000);
+        final long[] lat = Rates.latencies(small, n);
+        System.out.printf(Locale.ROOT, "{\"kind\":\"latency\",\"mechanism\":\"%s\",\"case\":\"WRITE 64 B\"," +
+            "\"p50_us\":%.3f,\"p99_us\":%.3f}%n", tag, lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3);
     }
 
     private static String label(final long size)
