@@ -33,6 +33,8 @@ public final class PairBench
 {
     private static final long REGION = 256L << 20;
     private static final long[] SIZES = {32L << 10, 1L << 20, 64L << 20};
+    /** Transfers kept in flight at once in the windowed bandwidth cases. */
+    private static final int IN_FLIGHT = 8;
 
     private PairBench()
     {
@@ -110,6 +112,19 @@ public final class PairBench
                     print(tag, op + " " + label(size), Rates.rate(agent.createTransfer(op, DescList.dram(
                         local.asSlice(0, size)), DescList.builder(MemoryKind.DRAM).add(remote, size).build(), peer,
                         TransferOptions.NONE)));
+                    if (size <= 1 << 20)
+                    {
+                        // IN_FLIGHT transfers at once, each reposted when it ends: the like of ucx_perftest's
+                        // bandwidth tests, which keep a window of operations outstanding
+                        final Transfer[] window = new Transfer[IN_FLIGHT];
+                        for (int i = 0; i < IN_FLIGHT; i++)
+                        {
+                            window[i] = agent.createTransfer(op, DescList.dram(local.asSlice(i * size, size)),
+                                DescList.builder(MemoryKind.DRAM).add(remote + i * size, size).build(), peer,
+                                TransferOptions.NONE);
+                        }
+                        print(tag, op + " " + label(size) + " x" + IN_FLIGHT, Rates.rate(window));
+                    }
                 }
             }
             for (final TransferOp op : TransferOp.values())

@@ -74,6 +74,27 @@ class BenchRolesTest
     }
 
     @Test
+    void ucxAcrossTwoProcessesWithConsistencyChecks() throws Exception
+    {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.ferry.Agent.availableBackends().contains("UCX") ||
+            "true".equals(System.getenv("CI")), "UCX is not installed here (libucx0)");
+        for (final String op : new String[] {"WRITE", "READ"})
+        {
+            try (ChildCli target = backendTarget("UCX", "--backend-param", "UCX_TLS=tcp", "--max-block-size",
+                "1048576", "--max-batch-size", "8"))
+            {
+                final CliRun r = CliRun.of("bench", "--role", "initiator", "--backend", "UCX", "--backend-param",
+                    "UCX_TLS=tcp", "--target", "127.0.0.1:" + target.port, "--op-type", op, "--start-block-size",
+                    "4096", "--max-block-size", "1048576", "--start-batch-size", "1", "--max-batch-size", "8",
+                    "--num-iter", "20", "--warmup-iter", "2", "--check-consistency");
+                assertThat(r.exit()).as(r.out() + r.err()).isZero();
+                assertThat(r.out().lines().filter(l -> l.endsWith(" ok"))).as(r.out()).hasSize(9 * 4);
+                assertThat(target.finish()).isZero();
+            }
+        }
+    }
+
+    @Test
     void storageModeWritesAndReadsItsOwnFileWithConsistencyChecks(@TempDir final Path dir)
     {
         for (final String op : new String[] {"WRITE", "READ"})

@@ -20,7 +20,16 @@ class DoctorCommandTest
     {
         final CliRun r = CliRun.of("doctor");
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).contains("backends      [LOCAL, SHM, FILE, TCP]")
+        if (io.ferry.Agent.availableBackends().contains("UCX"))
+        {
+            assertThat(r.out()).contains("backends      [LOCAL, SHM, FILE, TCP, UCX]").contains("UCX    found: UCX 1.")
+                .contains("self-test     UCX: 1 MiB WRITE + notification between two agents ok");
+        }
+        else
+        {
+            assertThat(r.out()).contains("backends      [LOCAL, SHM, FILE, TCP]").contains("UCX    not available: ");
+        }
+        assertThat(r.out())
             .contains("self-test     LOCAL: 1 MiB WRITE + notification between two agents ok")
             .contains("self-test     SHM: 1 MiB WRITE + notification between two agents ok")
             .contains("self-test     FILE: 1 MiB WRITE to a file and READ back ok (io_uring")

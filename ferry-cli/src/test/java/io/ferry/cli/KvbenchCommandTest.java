@@ -70,6 +70,14 @@ class KvbenchCommandTest
             "--backend", "SHM");
         assertThat(shm.exit()).as(shm.err()).isZero();
         assertThat(shm.out()).contains("over SHM").contains("verified");
+        if (!io.ferry.Agent.availableBackends().contains("UCX") && !"true".equals(System.getenv("CI")))
+        {
+            return; // UCX is not installed here (libucx0); CI installs it
+        }
+        final CliRun ucx = CliRun.of("kvbench", "--model", "llama-3.1-8b", "--tokens", "256", "--iterations", "2",
+            "--backend", "UCX", "--mode", "push", "--backend-param", "UCX_TLS=tcp");
+        assertThat(ucx.exit()).as(ucx.out() + ucx.err()).isZero();
+        assertThat(ucx.out()).contains("over UCX").contains("verified");
         final CliRun file = CliRun.of("kvbench", "--model", "llama-3.1-8b", "--tokens", "600", "--iterations", "2",
             "--tier", "file", "--dir", dir.toString());
         assertThat(file.exit()).as(file.out() + file.err()).isZero();

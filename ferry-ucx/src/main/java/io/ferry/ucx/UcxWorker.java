@@ -80,6 +80,7 @@ final class UcxWorker implements AutoCloseable
     private MemorySegment flushParam;
     private MemorySegment amParam;
     private MemorySegment closeParam;
+    private MemorySegment gracefulCloseParam;
     private MemorySegment pollFd;
 
     /** One post of a request, moving through its stages on the worker thread. */
@@ -361,6 +362,7 @@ final class UcxWorker implements AutoCloseable
         closeParam = Ucp.struct(arena);
         closeParam.set(JAVA_INT, Ucp.REQUEST_PARAM_OP_ATTR_MASK, Ucp.OP_ATTR_FIELD_FLAGS);
         closeParam.set(JAVA_INT, Ucp.REQUEST_PARAM_FLAGS, Ucp.EP_CLOSE_FLAG_FORCE);
+        gracefulCloseParam = Ucp.struct(arena);
         pollFd = arena.allocate(8, 4);
         try (Arena local = Arena.ofConfined())
         {
@@ -489,7 +491,7 @@ final class UcxWorker implements AutoCloseable
         sends.clear();
         for (final UcxPeer peer : peersById.values())
         {
-            closeEndpoint(peer);
+            closeEndpoint(peer, null == peer.failure);
         }
         peersById.clear();
         try
@@ -626,8 +628,13 @@ final class UcxWorker implements AutoCloseable
         }
     }
 
-    /** Closes the peer's endpoint at once and destroys the rkeys unpacked for it (worker thread). */
-    void closeEndpoint(final UcxPeer peer)
+    /**
+     * Closes the peer's endpoint and destroys the rkeys unpacked for it (worker thread), waiting for the close
+     * within the deadline so that nothing of the endpoint outlives it. A live peer's endpoint is closed gracefully
+     * (what is in flight and the connection's own handshake finish first: UCX 1.13 aborts the process when a peer's
+     * connection breaks in the middle of its handshake); a failed one at once.
+     */
+    void closeEndpoint(final UcxPeer peer, final boolean graceful)
     {
         try
         {
@@ -645,11 +652,9 @@ final class UcxWorker implements AutoCloseable
             {
                 final MemorySegment ep = peer.endpoint;
                 peer.endpoint = MemorySegment.NULL;
-                final long req = (long)Ucp.EP_CLOSE_NBX.invokeExact(ep, closeParam);
+                final long req = (long)Ucp.EP_CLOSE_NBX.invokeExact(ep, graceful ? gracefulCloseParam : closeParam);
                 if (Ucp.status(req) == Ucp.UCS_INPROGRESS)
                 {
-                    // a forced close completes on progress; wait for it within the deadline so that nothing of the
-                    // endpoint outlives the worker
                     final long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.timeoutMillis());
                     while (Ucp.UCS_INPROGRESS == (int)Ucp.REQUEST_CHECK_STATUS.invokeExact(req) &&
                         System.nanoTime() < until)
@@ -670,7 +675,7 @@ final class UcxWorker implements AutoCloseable
     void dropPeer(final UcxPeer peer, final String reason)
     {
         failPosts(peer, new FerryException(ErrorCode.REMOTE_DISCONNECT, "peer '" + peer.name + "' " + reason));
-        closeEndpoint(peer);
+        closeEndpoint(peer, null == peer.failure);
         peersById.remove(peer.id);
     }
 
@@ -921,7 +926,7 @@ final class UcxWorker implements AutoCloseable
     {
         failPosts(peer, new FerryException(ErrorCode.REMOTE_DISCONNECT, "UCX endpoint to peer '" + peer.name +
             "' failed: " + reason));
-        closeEndpoint(peer);
+        closeEndpoint(peer, false);
         peer.failure = reason;
         inbound.endpointFailed(peer, reason);
     }
