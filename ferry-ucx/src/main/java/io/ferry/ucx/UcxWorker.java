@@ -40,6 +40,11 @@ final class UcxWorker implements AutoCloseable
     private static final System.Logger LOG = System.getLogger(UcxWorker.class.getName());
     private static final long IDLE_POLL_MILLIS = 100;
     private static final AtomicLong PEER_IDS = new AtomicLong(1);
+    /** UCP contexts made and not yet cleaned up, in this process (tests check that close leaves none). */
+    static final java.util.concurrent.atomic.AtomicInteger LIVE_CONTEXTS = new java.util.concurrent.atomic.AtomicInteger();
+    /** Workers that stopped on an error, and closes that could not release everything (tests check for none). */
+    static final java.util.concurrent.atomic.AtomicInteger UNCLEAN_CLOSES =
+        new java.util.concurrent.atomic.AtomicInteger();
     /** Where a notification's payload starts in its native buffer, after the longest header. */
     private static final long AM_PAYLOAD_AT = 3 + UcxWire.MAX_NAME_BYTES + 1;
 
@@ -71,6 +76,7 @@ final class UcxWorker implements AutoCloseable
     // ------------------------------------------------------------------------------------------ worker thread only
     private final Arena arena = Arena.ofShared();
     private MemorySegment context = MemorySegment.NULL;
+    private boolean contextMade;
     private int eventFd = -1;
     private byte[] address;
     private boolean cudaAware;
@@ -263,6 +269,7 @@ final class UcxWorker implements AutoCloseable
         }
         catch (final Throwable t)
         {
+            UNCLEAN_CLOSES.incrementAndGet();
             LOG.log(System.Logger.Level.ERROR, "UCX worker of agent " + agent + " stopped", t);
         }
         finally
@@ -387,6 +394,8 @@ final class UcxWorker implements AutoCloseable
                 params.set(ADDRESS, Ucp.PARAMS_NAME, local.allocateFrom("ferry-" + agent));
                 check("ucp_init", (int)Ucp.INIT_VERSION.invokeExact(Ucp.API_MAJOR, Ucp.API_MINOR, params, cfg, out));
                 context = out.get(ADDRESS, 0);
+                contextMade = true;
+                LIVE_CONTEXTS.incrementAndGet();
             }
             finally
             {
@@ -491,7 +500,16 @@ final class UcxWorker implements AutoCloseable
         sends.clear();
         for (final UcxPeer peer : peersById.values())
         {
-            closeEndpoint(peer, null == peer.failure);
+            try
+            {
+                closeEndpoint(peer, null == peer.failure);
+            }
+            catch (final RuntimeException ex)
+            {
+                UNCLEAN_CLOSES.incrementAndGet();
+                LOG.log(System.Logger.Level.WARNING, "UCX worker of agent " + agent + " could not close its " +
+                    "endpoint to " + peer.name, ex);
+            }
         }
         peersById.clear();
         try
@@ -515,7 +533,15 @@ final class UcxWorker implements AutoCloseable
         }
         catch (final Throwable ex)
         {
+            UNCLEAN_CLOSES.incrementAndGet();
             LOG.log(System.Logger.Level.WARNING, "UCX worker of agent " + agent + " did not close cleanly", ex);
+        }
+        finally
+        {
+            if (contextMade)
+            {
+                LIVE_CONTEXTS.decrementAndGet();
+            }
         }
         arena.close();
     }
@@ -652,7 +678,10 @@ final class UcxWorker implements AutoCloseable
             {
                 final MemorySegment ep = peer.endpoint;
                 peer.endpoint = MemorySegment.NULL;
-                final long req = (long)Ucp.EP_CLOSE_NBX.invokeExact(ep, graceful ? gracefulCloseParam : closeParam);
+                // a local, not a conditional expression: invokeExact takes an argument's static type, and a
+                // conditional in that position is typed Object
+                final MemorySegment how = graceful ? gracefulCloseParam : closeParam;
+                final long req = (long)Ucp.EP_CLOSE_NBX.invokeExact(ep, how);
                 if (Ucp.status(req) == Ucp.UCS_INPROGRESS)
                 {
                     final long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.timeoutMillis());

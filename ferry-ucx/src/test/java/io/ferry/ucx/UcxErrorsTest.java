@@ -30,6 +30,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * What a user gets wrong and what UCX refuses: each is an error that names the cause, nothing leaks.
  */
 @Timeout(120)
+@org.junit.jupiter.api.extension.ExtendWith(UcxLeakCheck.class)
 class UcxErrorsTest
 {
     @Test

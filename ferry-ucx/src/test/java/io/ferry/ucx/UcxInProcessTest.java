@@ -28,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * UCX between two agents of one process, on each transport that runs here.
  */
 @Timeout(120)
+@org.junit.jupiter.api.extension.ExtendWith(UcxLeakCheck.class)
 class UcxInProcessTest
 {
     @ParameterizedTest

@@ -7,6 +7,7 @@ import io.ferry.contract.TwoProcessContract;
  * The two-process contract over UCX's {@code posix} shared memory transport. UCX cannot detect a failed peer on
  * shared memory alone, so a killed peer is found by {@code timeout_ms} (3 s here).
  */
+@org.junit.jupiter.api.extension.ExtendWith(UcxLeakCheck.class)
 class UcxPosixContractTest extends TwoProcessContract
 {
     protected Agent initiator(final String prefix)

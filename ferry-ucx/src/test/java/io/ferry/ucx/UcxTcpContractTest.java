@@ -6,6 +6,7 @@ import io.ferry.contract.TwoProcessContract;
 /**
  * The two-process contract over UCX's {@code tcp} transport (peer failures detected by UCX).
  */
+@org.junit.jupiter.api.extension.ExtendWith(UcxLeakCheck.class)
 class UcxTcpContractTest extends TwoProcessContract
 {
     protected Agent initiator(final String prefix)
