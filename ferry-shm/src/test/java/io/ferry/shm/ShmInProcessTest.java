@@ -39,28 +39,7 @@ class ShmInProcessTest
     {
         try (Arena arena = Arena.ofShared(); Agent a = shmAgent("a"); Agent b = shmAgent("b"))
         {
-            final MemorySegment la = arena.allocate(8 << 20, 4096);
-            final MemorySegment lb = arena.allocate(8 << 20, 4096);
-            a.register(MemoryKind.DRAM, List.of(Region.of(la)));
-            b.register(MemoryKind.DRAM, List.of(Region.of(lb)));
-            a.loadRemoteMetadata(b.localMetadata());
-            fill(la, 7);
-            final Transfer w = a.createTransfer(TransferOp.WRITE, DescList.dram(la), DescList.dram(lb), b.name(),
-                TransferOptions.notify("done".getBytes(StandardCharsets.UTF_8)));
-            w.post();
-            w.await(Duration.ofSeconds(10));
-            assertThat(w.backend()).isEqualTo("SHM");
-            assertSameBytes(la, lb);
-            final Notification n = b.awaitNotification(Duration.ofSeconds(10));
-            assertThat(n.sender()).isEqualTo(a.name());
-            assertThat(n.payloadAsString()).isEqualTo("done");
-
-            fill(lb.asSlice(4096, 100_000), 9);
-            final Transfer r = a.createTransfer(TransferOp.READ, DescList.dram(la.asSlice(0, 100_000)),
-                DescList.dram(lb.asSlice(4096, 100_000)), b.name(), null);
-            r.post();
-            r.await(Duration.ofSeconds(10));
-            assertSameBytes(lb.asSlice(4096, 100_000), la.asSlice(0, 100_000));
+            io.ferry.contract.InProcessContract.writeReadAndNotify(arena, a, b, "SHM");
         }
     }
 
