@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32C;
 
 /**
  * A ferry agent in its own JVM for the SHM two-process tests. Arguments: name, region size, metadata file, memory
@@ -95,8 +94,6 @@ public final class ShmPeerMain
 
     static long crc(final MemorySegment segment)
     {
-        final CRC32C crc = new CRC32C();
-        crc.update(segment.asByteBuffer());
-        return crc.getValue();
+        return io.ferry.contract.ContractPeerMain.crc(segment);
     }
 }
