@@ -76,11 +76,11 @@ final class InboundConnection implements Runnable
         }
         catch (final IOException ex)
         {
-            endReason = "the connection ended: " + Channels.describe(ex);
+            endReason = "the connection ended: " + BlockingSocketIo.describe(ex);
             if (!backend.closing())
             {
                 LOG.log(System.Logger.Level.DEBUG, () -> "TCP agent " + backend.agentName() + ": connection from " +
-                    initiator + " at " + remote + " ended: " + Channels.describe(ex));
+                    initiator + " at " + remote + " ended: " + BlockingSocketIo.describe(ex));
             }
         }
         catch (final RuntimeException ex)
@@ -97,7 +97,7 @@ final class InboundConnection implements Runnable
             }
             backend.pathEnded(this);
             backend.watchdog.clear(channel);
-            Channels.closeQuietly(channel);
+            BlockingSocketIo.closeQuietly(channel);
             if (null != views)
             {
                 views.close();
@@ -127,7 +127,7 @@ final class InboundConnection implements Runnable
 
     void close()
     {
-        Channels.closeQuietly(channel);
+        BlockingSocketIo.closeQuietly(channel);
     }
 
     /** A warning strangers can trigger: at most a few a second per backend, the rest counted. */
@@ -164,7 +164,7 @@ final class InboundConnection implements Runnable
     void fence()
     {
         fenced = true;
-        Channels.closeQuietly(channel);
+        BlockingSocketIo.closeQuietly(channel);
         try
         {
             // bounded: two connections fencing each other (only a hostile peer would) must not wedge both threads;
@@ -197,17 +197,17 @@ final class InboundConnection implements Runnable
         RANDOM.nextBytes(nonce);
         final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
         Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_BODY, 0);
-        Channels.writeFully(channel, Frames.putPadding(challenge.put(nonce)).flip());
+        BlockingSocketIo.writeFully(channel, Frames.putPadding(challenge.put(nonce)).flip());
 
         final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-        Channels.readFully(channel, h);
+        BlockingSocketIo.readFully(channel, h);
         final String bad = Frames.checkHeader(h, Handshake.helloBody(Frames.MAX_NAME, Frames.MAX_NAME));
         if (null != bad || Frames.HELLO != h.get(3))
         {
             return refuse(null == bad ? "expected HELLO, got " + Frames.typeName(h.get(3)) : bad);
         }
         final ByteBuffer body = ByteBuffer.allocate(h.getInt(4)); // at most a few KiB, checked just above
-        Channels.readFully(channel, body);
+        BlockingSocketIo.readFully(channel, body);
         final Handshake.Hello hello;
         try
         {
@@ -238,7 +238,7 @@ final class InboundConnection implements Runnable
         }
         final Handshake.Limits limits = new Handshake.Limits(config.maxFrameBytes(), config.maxNotificationBytes(),
             config.maxSpansPerChunk());
-        Channels.writeFully(channel, Handshake.helloOk(limits,
+        BlockingSocketIo.writeFully(channel, Handshake.helloOk(limits,
             Handshake.targetProof(secret, hello.nonce(), nonce, backend.agentName(), hello.initiator())));
         backend.watchdog.clear(channel);
         return true;
@@ -252,7 +252,7 @@ final class InboundConnection implements Runnable
         final int len = Math.min(text.length, Frames.MAX_REASON);
         final ByteBuffer b = ByteBuffer.allocate((int)(Frames.HEADER_LENGTH + Frames.replyBody(len)));
         Frames.putReplyPrefix(b, Frames.ACK, 0, Frames.MALFORMED, (short)0, 0, len).put(text, 0, len);
-        Channels.writeFully(channel, Frames.putPadding(b).flip());
+        BlockingSocketIo.writeFully(channel, Frames.putPadding(b).flip());
         return false;
     }
 
@@ -279,7 +279,7 @@ final class InboundConnection implements Runnable
             {
                 return false; // abandoned by its initiator: nothing more is applied
             }
-            Channels.readFully(channel, header);
+            BlockingSocketIo.readFully(channel, header);
             final String bad = Frames.checkHeader(header, config.maxFrameBytes());
             if (null != bad)
             {
@@ -310,7 +310,7 @@ final class InboundConnection implements Runnable
             return protocolError("FENCE body of " + body + " bytes");
         }
         spans.clear().limit(body);
-        Channels.readFully(channel, spans);
+        BlockingSocketIo.readFully(channel, spans);
         final int path = Short.toUnsignedInt(spans.getShort(0));
         final int gen = spans.getInt(4);
         backend.fence(this, initiator, path, gen);
@@ -325,7 +325,7 @@ final class InboundConnection implements Runnable
             return protocolError(Frames.typeName(type) + " body of " + body + " bytes is too short");
         }
         header.limit(Frames.HEADER_LENGTH + Frames.CHUNK_FIXED);
-        Channels.readFully(channel, header);
+        BlockingSocketIo.readFully(channel, header);
         final int count = Short.toUnsignedInt(header.getShort(Frames.HEADER_LENGTH));
         final int flags = header.getShort(Frames.HEADER_LENGTH + 2);
         final int expectedCrc = header.getInt(Frames.HEADER_LENGTH + 4);
@@ -339,12 +339,12 @@ final class InboundConnection implements Runnable
         if (count > config.maxSpansPerChunk())
         {
             // well framed but over this target's limit: refused, the frame's rest skipped, the connection kept
-            Channels.skip(channel, scratch, body - Frames.CHUNK_FIXED);
+            BlockingSocketIo.skip(channel, scratch, body - Frames.CHUNK_FIXED);
             return refuseRequest(type, id, Frames.OVER_LIMIT, Frames.typeName(type) + " of " + count +
                 " spans exceeds this agent's max_spans_per_chunk " + config.maxSpansPerChunk());
         }
         spans.clear().limit(Frames.chunkPrefix(count) - Frames.HEADER_LENGTH - Frames.CHUNK_FIXED); // and padding
-        Channels.readFully(channel, spans);
+        BlockingSocketIo.readFully(channel, spans);
         final long payload = body - (Frames.chunkPrefix(count) - Frames.HEADER_LENGTH); // with its padding
         long total = 0;
         short status = Frames.OK;
@@ -395,7 +395,7 @@ final class InboundConnection implements Runnable
         {
             if (write)
             {
-                Channels.skip(channel, scratch, payload); // the payload and its padding
+                BlockingSocketIo.skip(channel, scratch, payload); // the payload and its padding
             }
             return refuseRequest(type, id, status, reason);
         }
@@ -406,12 +406,12 @@ final class InboundConnection implements Runnable
             if (0 == (flags & Frames.FLAG_CRC) && views.wholeFrameStaged(total))
             {
                 StagedPipeline.read(channel, views, total); // VRAM spans: device copies overlap the reads
-                Channels.readFully(channel, Frames.tailPadding(padIn, total));
+                BlockingSocketIo.readFully(channel, Frames.tailPadding(padIn, total));
                 sendReply(Frames.ACK, id, Frames.OK, "");
                 return true;
             }
             views.iov[iov + 1] = Frames.tailPadding(padIn, total);
-            Channels.readFully(channel, views.iov, 1, iov + 1, payload);
+            BlockingSocketIo.readFully(channel, views.iov, 1, iov + 1, payload);
             if (0 != (flags & Frames.FLAG_CRC) && views.checksum(iov) != expectedCrc)
             {
                 warn("TCP agent " + backend.agentName() + ": chunk from " + initiator +
@@ -437,12 +437,12 @@ final class InboundConnection implements Runnable
         if (pipelined)
         {
             StagedPipeline.write(channel, reply, views, total, replyPair); // VRAM spans: copies overlap the send
-            Channels.writeFully(channel, Frames.tailPadding(padOut, total));
+            BlockingSocketIo.writeFully(channel, Frames.tailPadding(padOut, total));
             return true;
         }
         views.iov[0] = reply;
         views.iov[iov + 1] = Frames.tailPadding(padOut, total);
-        Channels.writeFully(channel, views.iov, iov + 2);
+        BlockingSocketIo.writeFully(channel, views.iov, iov + 2);
         return true;
     }
 
@@ -455,7 +455,7 @@ final class InboundConnection implements Runnable
             final int at = i * Frames.SPAN_LENGTH;
             final long key = spans.getLong(at);
             final TcpRegion r = null != last && last.key == key ? last : table.get(key);
-            iov = Path.addViews(views, iov, r, spans.getLong(at + 8), spans.getInt(at + 16));
+            iov = TcpPath.addViews(views, iov, r, spans.getLong(at + 8), spans.getInt(at + 16));
             last = r;
         }
         return iov;
@@ -468,7 +468,7 @@ final class InboundConnection implements Runnable
         {
             if (body >= Frames.NOTIFY_FIXED)
             {
-                Channels.skip(channel, scratch, body);
+                BlockingSocketIo.skip(channel, scratch, body);
                 return refuseRequest(Frames.NOTIFY, id, Frames.OVER_LIMIT, "NOTIFY body of " + body + " bytes " +
                     "exceeds this agent's max_notification_bytes " + config.maxNotificationBytes());
             }
@@ -485,7 +485,7 @@ final class InboundConnection implements Runnable
             }
             final int n = Math.min(b.length - have, scratch.capacity());
             scratch.clear().limit(n);
-            Channels.readFully(channel, scratch);
+            BlockingSocketIo.readFully(channel, scratch);
             scratch.flip().get(b, have, n);
             have += n;
         }
@@ -560,6 +560,6 @@ final class InboundConnection implements Runnable
         final byte[] text = reason.isEmpty() ? NO_REASON : reason.getBytes(StandardCharsets.UTF_8);
         final int len = Math.min(text.length, Frames.MAX_REASON);
         Frames.putReplyPrefix(reply.clear(), type, id, status, (short)0, 0, len).put(text, 0, len);
-        Channels.writeFully(channel, Frames.putPadding(reply).flip());
+        BlockingSocketIo.writeFully(channel, Frames.putPadding(reply).flip());
     }
 }

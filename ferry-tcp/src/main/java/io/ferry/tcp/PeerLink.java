@@ -38,7 +38,7 @@ final class PeerLink
     private final PendingChunks pending = new PendingChunks();
     private final Set<TcpRequest> active = Collections.newSetFromMap(new IdentityHashMap<>());
     private final long idPrefix = (ThreadLocalRandom.current().nextLong() & 0x7FFF_FFFFL) << 32;
-    private volatile Path[] paths;
+    private volatile TcpPath[] paths;
     private final Set<Thread> reconnecting = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private int cursor;
     private long nextId;
@@ -88,12 +88,12 @@ final class PeerLink
                     "addresses of another host: " + endpoints.addresses());
             }
             // every path connects at once, so the first post waits at most one connect_timeout_ms
-            final List<java.util.concurrent.CompletableFuture<Path>> attempts = new ArrayList<>();
+            final List<java.util.concurrent.CompletableFuture<TcpPath>> attempts = new ArrayList<>();
             for (int i = 0; i < config.paths(); i++)
             {
                 final int index = i;
                 final InetSocketAddress remote = usable.get(i % usable.size());
-                final java.util.concurrent.CompletableFuture<Path> f = new java.util.concurrent.CompletableFuture<>();
+                final java.util.concurrent.CompletableFuture<TcpPath> f = new java.util.concurrent.CompletableFuture<>();
                 Thread.ofVirtual().name(backend.threadPrefix() + "-" + peer + "-p" + i + "-connect").start(() ->
                 {
                     try
@@ -108,9 +108,9 @@ final class PeerLink
                 });
                 attempts.add(f);
             }
-            final List<Path> up = new ArrayList<>();
+            final List<TcpPath> up = new ArrayList<>();
             final List<String> errors = new ArrayList<>();
-            for (final java.util.concurrent.CompletableFuture<Path> f : attempts)
+            for (final java.util.concurrent.CompletableFuture<TcpPath> f : attempts)
             {
                 try
                 {
@@ -123,7 +123,7 @@ final class PeerLink
                 catch (final java.util.concurrent.TimeoutException ex)
                 {
                     errors.add("a path did not connect within " + 2L * config.connectTimeoutMs() + " ms");
-                    f.thenAccept(late -> Channels.closeQuietly(late.channel));
+                    f.thenAccept(late -> BlockingSocketIo.closeQuietly(late.channel));
                 }
                 catch (final InterruptedException ex)
                 {
@@ -144,20 +144,20 @@ final class PeerLink
             lock.lock();
             try
             {
-                paths = up.toArray(new Path[0]);
+                paths = up.toArray(new TcpPath[0]);
             }
             finally
             {
                 lock.unlock();
             }
-            for (final Path p : up)
+            for (final TcpPath p : up)
             {
                 p.start(backend.threadPrefix() + "-" + peer);
             }
         }
     }
 
-    private Path connectPath(final int index, final InetSocketAddress remote) throws IOException
+    private TcpPath connectPath(final int index, final InetSocketAddress remote) throws IOException
     {
         final SocketChannel ch = SocketChannel.open();
         try
@@ -172,28 +172,28 @@ final class PeerLink
             ch.socket().connect(remote, config.connectTimeoutMs());
             final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
             // the header alone first: a listener of another protocol version is named, not waited on for more bytes
-            Channels.readFully(ch, challenge.limit(Frames.HEADER_LENGTH));
+            BlockingSocketIo.readFully(ch, challenge.limit(Frames.HEADER_LENGTH));
             final String bad = Frames.checkHeader(challenge, Frames.CHALLENGE_BODY);
             if (null != bad || Frames.CHALLENGE != challenge.get(3) || Frames.CHALLENGE_BODY != challenge.getInt(4))
             {
                 throw new IOException("not a ferry TCP listener of this version (" +
                     (null == bad ? "no challenge" : bad) + ")");
             }
-            Channels.readFully(ch, challenge.limit(challenge.capacity()));
+            BlockingSocketIo.readFully(ch, challenge.limit(challenge.capacity()));
             final byte[] nonce = new byte[Frames.CHALLENGE_LENGTH];
             challenge.position(Frames.HEADER_LENGTH).get(nonce);
             final byte[] ours = new byte[Frames.CHALLENGE_LENGTH];
             NONCES.nextBytes(ours);
             final int generation = generations.incrementAndGet(index);
-            Channels.writeFully(ch, Handshake.hello(backend.agentName(), peer, index,
+            BlockingSocketIo.writeFully(ch, Handshake.hello(backend.agentName(), peer, index,
                 Handshake.mac(config.authSecret(), nonce, backend.agentName(), peer), ours, generation));
             final ByteBuffer reply = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
-            Channels.readFully(ch, reply); // HELLO_OK, or an ACK that says why not: both at least this long
+            BlockingSocketIo.readFully(ch, reply); // HELLO_OK, or an ACK that says why not: both at least this long
             if (Frames.HELLO_OK != reply.get(3) || Frames.EMPTY_BODY != reply.getInt(4))
             {
                 final int len = Math.clamp(reply.getInt(Frames.HEADER_LENGTH + 8), 0, Frames.MAX_REASON);
                 final ByteBuffer why = ByteBuffer.allocate(len);
-                Channels.readFully(ch, why);
+                BlockingSocketIo.readFully(ch, why);
                 throw new IOException("peer refused the handshake: " + (0 == len ? "no reason" :
                     new String(why.array(), java.nio.charset.StandardCharsets.UTF_8)));
             }
@@ -210,19 +210,19 @@ final class PeerLink
             }
             backend.watchdog.clear(ch);
             final String description = ch.getLocalAddress() + " -> " + remote;
-            return new Path(this, index, generation, remote, ch, config.newController(), config.maxSpansPerChunk(),
+            return new TcpPath(this, index, generation, remote, ch, config.newController(), config.maxSpansPerChunk(),
                 description);
         }
         catch (final java.nio.channels.ClosedChannelException ex)
         {
             backend.watchdog.clear(ch);
-            Channels.closeQuietly(ch);
+            BlockingSocketIo.closeQuietly(ch);
             throw new IOException("no connection and handshake within " + config.connectTimeoutMs() + " ms", ex);
         }
         catch (final IOException | RuntimeException ex)
         {
             backend.watchdog.clear(ch);
-            Channels.closeQuietly(ch);
+            BlockingSocketIo.closeQuietly(ch);
             throw ex;
         }
     }
@@ -379,7 +379,7 @@ final class PeerLink
                 pending.pollFirst();
                 continue;
             }
-            final Path p = choose(c);
+            final TcpPath p = choose(c);
             if (null == p)
             {
                 return;
@@ -411,8 +411,8 @@ final class PeerLink
      */
     private void writeOrWake()
     {
-        final Path[] ps = paths;
-        for (final Path p : ps)
+        final TcpPath[] ps = paths;
+        for (final TcpPath p : ps)
         {
             boolean wake;
             lock.lock();
@@ -466,7 +466,7 @@ final class PeerLink
         }
     }
 
-    private Chunk takeSmall(final Path p)
+    private Chunk takeSmall(final TcpPath p)
     {
         lock.lock();
         try
@@ -491,14 +491,14 @@ final class PeerLink
     /** How much later than the best path a path with room may expect to deliver and still be used at once. */
     private static final double ECT_SLACK = 1.1;
 
-    private Path choose(final Chunk c)
+    private TcpPath choose(final Chunk c)
     {
         final int n = paths.length;
         if ("round_robin".equals(config.pathSelection()))
         {
             for (int k = 0; k < n; k++)
             {
-                final Path p = paths[(cursor + k) % n];
+                final TcpPath p = paths[(cursor + k) % n];
                 if (!p.dead && p.hasRoomFor(c))
                 {
                     cursor = (cursor + k + 1) % n;
@@ -513,8 +513,8 @@ final class PeerLink
         final boolean fillFirst = null != c.request && !c.isNotification() && io.ferry.TransferOp.READ == c.request.op;
         if (fillFirst)
         {
-            Path best = null;
-            for (final Path p : paths)
+            TcpPath best = null;
+            for (final TcpPath p : paths)
             {
                 if (!p.dead && p.hasRoomFor(c) &&
                     (null == best || p.controller.smoothedRttNs() < best.controller.smoothedRttNs()))
@@ -530,17 +530,17 @@ final class PeerLink
         // that path has no room the chunk waits for it rather than taking a slower one (an ack on it is due).
         final long now = System.nanoTime();
         double fastest = 0;
-        for (final Path p : paths)
+        for (final TcpPath p : paths)
         {
             fastest = Math.max(fastest, p.deliveryRate(now));
         }
         final double assumed = fastest > 0 ? fastest : 1.0;
-        Path best = null;
+        TcpPath best = null;
         double bestEct = Double.MAX_VALUE;
-        Path bestWithRoom = null;
+        TcpPath bestWithRoom = null;
         double bestWithRoomEct = Double.MAX_VALUE;
         double windows = 0;
-        for (final Path p : paths)
+        for (final TcpPath p : paths)
         {
             if (p.dead)
             {
@@ -567,7 +567,7 @@ final class PeerLink
     }
 
     /** Blocks the path's sender until a chunk is assigned to it; null once the path is dead. */
-    Chunk nextToSend(final Path p)
+    Chunk nextToSend(final TcpPath p)
     {
         lock.lock();
         try
@@ -590,7 +590,7 @@ final class PeerLink
         }
     }
 
-    Chunk findUnacked(final Path p, final long id)
+    Chunk findUnacked(final TcpPath p, final long id)
     {
         lock.lock();
         try
@@ -611,7 +611,7 @@ final class PeerLink
     }
 
     /** An ACK or READ_DATA outcome for a chunk or notification sent on {@code p}. */
-    void onReply(final Path p, final long id, final int status, final String reason)
+    void onReply(final TcpPath p, final long id, final int status, final String reason)
     {
         TcpRequest done = null;
         TcpRequest failedRequest = null;
@@ -810,7 +810,7 @@ final class PeerLink
      * fails with the target's reason and its chunks are not replayed elsewhere (they would break every other path
      * the same way); the path then fails as usual and its other chunks move on.
      */
-    void onConnectionRefused(final Path p, final String reason)
+    void onConnectionRefused(final TcpPath p, final String reason)
     {
         TcpRequest failedRequest = null;
         Chunk culprit;
@@ -888,11 +888,11 @@ final class PeerLink
     }
 
     /** A path broke: requeue its chunks on the others, or fail the link when none is left. */
-    void pathFailed(final Path p, final Throwable cause)
+    void pathFailed(final TcpPath p, final Throwable cause)
     {
         final List<TcpRequest> lost;
         final String reason;
-        final Path[] all;
+        final TcpPath[] all;
         lock.lock();
         try
         {
@@ -918,7 +918,7 @@ final class PeerLink
             p.hasWork.signalAll();
             fenceLocked(p, requeue);
             boolean anyAlive = false;
-            for (final Path other : paths)
+            for (final TcpPath other : paths)
             {
                 anyAlive |= !other.dead;
             }
@@ -987,7 +987,7 @@ final class PeerLink
      * for that connection goes first on another path, and those posts complete only once the target has fenced it
      * (see {@link Frames}). Under the lock.
      */
-    private void fenceLocked(final Path p, final List<Chunk> requeued)
+    private void fenceLocked(final TcpPath p, final List<Chunk> requeued)
     {
         final Set<TcpRequest> written = Collections.newSetFromMap(new IdentityHashMap<>());
         for (final Chunk c : requeued)
@@ -1022,14 +1022,14 @@ final class PeerLink
         {
             // closed already
         }
-        Channels.closeQuietly(ch);
+        BlockingSocketIo.closeQuietly(ch);
     }
 
-    private static boolean isPathThread(final Path[] all, final Thread t)
+    private static boolean isPathThread(final TcpPath[] all, final Thread t)
     {
         if (null != all)
         {
-            for (final Path p : all)
+            for (final TcpPath p : all)
             {
                 if (p.ownsThread(t))
                 {
@@ -1044,7 +1044,7 @@ final class PeerLink
      * Reconnects a broken path in the background while the link lives: waits {@code reconnect_interval_ms},
      * doubling up to 16 times that, between attempts. A new path takes the old one's slot and its share of chunks.
      */
-    private void scheduleReconnect(final Path broken)
+    private void scheduleReconnect(final TcpPath broken)
     {
         if (0 == config.reconnectIntervalMs())
         {
@@ -1056,7 +1056,7 @@ final class PeerLink
         t.start();
     }
 
-    private void reconnect(final Path broken)
+    private void reconnect(final TcpPath broken)
     {
         try
         {
@@ -1077,14 +1077,14 @@ final class PeerLink
                 }
                 try
                 {
-                    final Path fresh = connectPath(broken.index, broken.remote);
+                    final TcpPath fresh = connectPath(broken.index, broken.remote);
                     boolean installed = false;
                     lock.lock();
                     try
                     {
                         if (!failed && paths[broken.index] == broken)
                         {
-                            final Path[] next = paths.clone();
+                            final TcpPath[] next = paths.clone();
                             next[broken.index] = fresh;
                             paths = next;
                             installed = true;
@@ -1096,7 +1096,7 @@ final class PeerLink
                     }
                     if (!installed)
                     {
-                        Channels.closeQuietly(fresh.channel);
+                        BlockingSocketIo.closeQuietly(fresh.channel);
                         return;
                     }
                     fresh.start(backend.threadPrefix() + "-" + peer);
@@ -1142,29 +1142,29 @@ final class PeerLink
      */
     int checkTimeouts(final long nowNs)
     {
-        final Path[] ps = paths;
+        final TcpPath[] ps = paths;
         if (null == ps || failed)
         {
             return 0;
         }
         final long limit = config.ackTimeoutMs() * 1_000_000L;
         final long stall = limit / 4;
-        Path expired = null;
+        TcpPath expired = null;
         Chunk expiredChunk = null;
-        Path stalled = null;
+        TcpPath stalled = null;
         Chunk stalledChunk = null;
         lock.lock();
         try
         {
             long latestReply = 0;
-            for (final Path p : ps)
+            for (final TcpPath p : ps)
             {
                 if (!p.dead && p.lastReplyNs > latestReply)
                 {
                     latestReply = p.lastReplyNs;
                 }
             }
-            for (final Path p : ps)
+            for (final TcpPath p : ps)
             {
                 final Chunk oldest = p.dead ? null : p.oldestSent();
                 if (null == oldest)
@@ -1245,7 +1245,7 @@ final class PeerLink
      * @param lost  the requests that were in progress.
      * @param paths the paths (null when none had connected).
      */
-    private record Stopped(List<TcpRequest> lost, Path[] paths)
+    private record Stopped(List<TcpRequest> lost, TcpPath[] paths)
     {
     }
 
@@ -1272,7 +1272,7 @@ final class PeerLink
             pending.clear();
             if (null != stopped.paths())
             {
-                for (final Path p : stopped.paths())
+                for (final TcpPath p : stopped.paths())
                 {
                     p.dead = true;
                     p.hasWork.signalAll();
@@ -1294,17 +1294,17 @@ final class PeerLink
      * Closes the paths' sockets and waits (at most 5 s each) for their threads to end, except the calling thread;
      * stops waiting, keeping the interrupt, when interrupted.
      */
-    private static void closeAndJoin(final Path[] ps)
+    private static void closeAndJoin(final TcpPath[] ps)
     {
         if (null == ps)
         {
             return;
         }
-        for (final Path p : ps)
+        for (final TcpPath p : ps)
         {
-            Channels.closeQuietly(p.channel);
+            BlockingSocketIo.closeQuietly(p.channel);
         }
-        for (final Path p : ps)
+        for (final TcpPath p : ps)
         {
             try
             {
@@ -1332,7 +1332,7 @@ final class PeerLink
         }
     }
 
-    Path[] paths()
+    TcpPath[] paths()
     {
         return paths;
     }
@@ -1344,10 +1344,10 @@ final class PeerLink
         lock.lock();
         try
         {
-            final Path[] ps = paths;
+            final TcpPath[] ps = paths;
             if (null != ps)
             {
-                for (final Path p : ps)
+                for (final TcpPath p : ps)
                 {
                     out.add(new io.ferry.PathStats(TcpBackendProvider.NAME, peer, p.index, !p.dead,
                         p.controller.windowBytes(), p.inflightBytes, p.controller.smoothedRttNs(), p.bytesAcked,

@@ -77,11 +77,11 @@ final class StagedPipeline
             {
                 pair[0] = header;
                 pair[1] = data;
-                Channels.writeFully(channel, pair, 2);
+                BlockingSocketIo.writeFully(channel, pair, 2);
             }
             else
             {
-                Channels.writeFully(channel, data);
+                BlockingSocketIo.writeFully(channel, data);
             }
         }
     }
@@ -103,7 +103,7 @@ final class StagedPipeline
         for (long at = 0; at < payload; at += slice)
         {
             final long end = Math.min(payload, at + slice);
-            Channels.readFully(channel, views.stagingSlice(at, end));
+            BlockingSocketIo.readFully(channel, views.stagingSlice(at, end));
             if (end - lag > queued)
             {
                 views.queueToDevice(queued, end - lag);

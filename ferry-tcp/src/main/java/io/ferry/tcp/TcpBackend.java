@@ -179,7 +179,7 @@ final class TcpBackend implements Backend
             {
                 // a flood of connections that do not finish their handshake costs one fd for a moment, no thread
                 unauthenticated.decrementAndGet();
-                Channels.closeQuietly(ch);
+                BlockingSocketIo.closeQuietly(ch);
                 if (0 == (refusedAtAccept.getAndIncrement() & 1023))
                 {
                     LOG.log(System.Logger.Level.WARNING, "TCP agent " + agentName() + ": " +
@@ -207,7 +207,7 @@ final class TcpBackend implements Backend
             catch (final IOException ex)
             {
                 unauthenticated.decrementAndGet();
-                Channels.closeQuietly(ch);
+                BlockingSocketIo.closeQuietly(ch);
             }
         }
     }
@@ -524,7 +524,7 @@ final class TcpBackend implements Backend
             return;
         }
         closing = true;
-        Channels.closeQuietly(server);
+        BlockingSocketIo.closeQuietly(server);
         for (final PeerLink link : links.values())
         {
             link.close(ErrorCode.CANCELED, "agent '" + agentName() + "' is closing");

@@ -45,7 +45,7 @@ final class Watchdog implements Runnable
             if (nowNs - e.getValue() > 0)
             {
                 deadlines.remove(e.getKey());
-                Channels.closeQuietly(e.getKey());
+                BlockingSocketIo.closeQuietly(e.getKey());
                 work++;
             }
         }

@@ -108,7 +108,7 @@ final class FakeTarget implements AutoCloseable
             while (true)
             {
                 h.clear();
-                Channels.readFully(ch, h);
+                BlockingSocketIo.readFully(ch, h);
                 bytesAfterHello.addAndGet(Frames.HEADER_LENGTH);
                 final int len = h.getInt(4);
                 final long id = h.getLong(8);
@@ -118,7 +118,7 @@ final class FakeTarget implements AutoCloseable
                     reply(ch, 0, Frames.MALFORMED, "this fake cannot parse anything");
                     return;
                 }
-                Channels.skip(ch, ByteBuffer.allocate(65536), len);
+                BlockingSocketIo.skip(ch, ByteBuffer.allocate(65536), len);
                 bytesAfterHello.addAndGet(len);
                 if (Behaviour.ACK == behaviour)
                 {
@@ -146,13 +146,13 @@ final class FakeTarget implements AutoCloseable
     {
         final ByteBuffer challenge = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY);
         Frames.putHeader(challenge, Frames.CHALLENGE, Frames.CHALLENGE_BODY, 0);
-        Channels.writeFully(ch, Frames.putPadding(challenge.put(new byte[Frames.CHALLENGE_LENGTH])).flip());
+        BlockingSocketIo.writeFully(ch, Frames.putPadding(challenge.put(new byte[Frames.CHALLENGE_LENGTH])).flip());
         final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-        Channels.readFully(ch, h);
+        BlockingSocketIo.readFully(ch, h);
         final ByteBuffer body = ByteBuffer.allocate(h.getInt(4));
-        Channels.readFully(ch, body);
+        BlockingSocketIo.readFully(ch, body);
         final Handshake.Hello hello = Handshake.Hello.parse(body.flip());
-        Channels.writeFully(ch, Handshake.helloOk(limits, new byte[Frames.MAC_LENGTH]));
+        BlockingSocketIo.writeFully(ch, Handshake.helloOk(limits, new byte[Frames.MAC_LENGTH]));
         return hello;
     }
 
@@ -162,7 +162,7 @@ final class FakeTarget implements AutoCloseable
         final byte[] text = reason.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         final ByteBuffer b = ByteBuffer.allocate((int)(Frames.HEADER_LENGTH + Frames.replyBody(text.length)));
         Frames.putReplyPrefix(b, Frames.ACK, id, status, (short)0, 0, text.length).put(text);
-        Channels.writeFully(ch, Frames.putPadding(b).flip());
+        BlockingSocketIo.writeFully(ch, Frames.putPadding(b).flip());
     }
 
     public void close() throws IOException

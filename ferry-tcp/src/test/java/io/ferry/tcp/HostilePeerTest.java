@@ -129,29 +129,29 @@ class HostilePeerTest
             final byte[] data = new byte[4096];
             java.util.Arrays.fill(data, (byte)0x77);
 
-            Channels.writeFully(ch, write(1, key ^ 1, 0, data, data.length));
+            BlockingSocketIo.writeFully(ch, write(1, key ^ 1, 0, data, data.length));
             ByteBuffer r = readReply(ch);
             assertThat(r.get(3)).isEqualTo(Frames.ACK);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.BAD_REGION);
 
-            Channels.writeFully(ch, write(2, key, REGION - 100, data, data.length));
+            BlockingSocketIo.writeFully(ch, write(2, key, REGION - 100, data, data.length));
             r = readReply(ch);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
 
-            Channels.writeFully(ch, write(3, key, Long.MAX_VALUE - 10, data, data.length));
+            BlockingSocketIo.writeFully(ch, write(3, key, Long.MAX_VALUE - 10, data, data.length));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
 
-            Channels.writeFully(ch, write(4, key, -4096, data, data.length));
+            BlockingSocketIo.writeFully(ch, write(4, key, -4096, data, data.length));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
 
             // a READ of out-of-bounds memory is refused too, without data
-            Channels.writeFully(ch, readRequest(5, key, REGION - 8, 64));
+            BlockingSocketIo.writeFully(ch, readRequest(5, key, REGION - 8, 64));
             r = readReply(ch);
             assertThat(r.get(3)).isEqualTo(Frames.READ_DATA);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
 
             // and a good write on the same connection lands
-            Channels.writeFully(ch, write(6, key, 0, data, data.length));
+            BlockingSocketIo.writeFully(ch, write(6, key, 0, data, data.length));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
             assertThat(region.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 4095)).isEqualTo((byte)0x77);
         }
@@ -171,10 +171,10 @@ class HostilePeerTest
             final ByteBuffer ok = readReply(ch);
             assertThat(ok.get(3)).isEqualTo(Frames.HELLO_OK);
             assertThat(ok.limit()).isEqualTo(Frames.ALIGN);
-            Channels.writeFully(ch, write(1, key, 64, data, data.length));
+            BlockingSocketIo.writeFully(ch, write(1, key, 64, data, data.length));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
 
-            Channels.writeFully(ch, readRequest(2, key, 64, data.length));
+            BlockingSocketIo.writeFully(ch, readRequest(2, key, 64, data.length));
             final ByteBuffer r = readReply(ch);
             assertThat(r.get(3)).isEqualTo(Frames.READ_DATA);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
@@ -189,7 +189,7 @@ class HostilePeerTest
             }
 
             // the target consumed the WRITE's padding: the next frame on the connection is read as a frame
-            Channels.writeFully(ch, write(3, key, 4096, data, data.length));
+            BlockingSocketIo.writeFully(ch, write(3, key, 4096, data, data.length));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
         }
         assertThat(region.asSlice(64, data.length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(data);
@@ -212,7 +212,7 @@ class HostilePeerTest
                     // a version 1 challenge: a 16-byte header and 32 random bytes, 48 in all
                     final ByteBuffer challenge = ByteBuffer.allocate(48).putShort(Frames.MAGIC).put((byte)1)
                         .put(Frames.CHALLENGE).putInt(32).putLong(0);
-                    Channels.writeFully(ch, challenge.position(48).flip());
+                    BlockingSocketIo.writeFully(ch, challenge.position(48).flip());
                     ch.read(ByteBuffer.allocate(1)); // then waits, as that listener would, for a HELLO
                 }
                 catch (final IOException ignore)
@@ -241,7 +241,7 @@ class HostilePeerTest
         try (SocketChannel ch = handshake(target.name()))
         {
             readReply(ch);
-            Channels.writeFully(ch, write(1, key, 0, data, 1_000_000));
+            BlockingSocketIo.writeFully(ch, write(1, key, 0, data, 1_000_000));
             final ByteBuffer r = readReply(ch);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
             assertClosed(ch);
@@ -252,7 +252,7 @@ class HostilePeerTest
             readReply(ch);
             final ByteBuffer huge = ByteBuffer.allocate(Frames.HEADER_LENGTH);
             Frames.putHeader(huge, Frames.WRITE, 512 << 20, 1);
-            Channels.writeFully(ch, huge.flip());
+            BlockingSocketIo.writeFully(ch, huge.flip());
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
             assertClosed(ch);
         }
@@ -262,7 +262,7 @@ class HostilePeerTest
             readReply(ch);
             final ByteBuffer odd = ByteBuffer.allocate(Frames.HEADER_LENGTH + 100);
             Frames.putHeader(odd, Frames.WRITE, 100, 1);
-            Channels.writeFully(ch, odd.position(odd.capacity()).flip());
+            BlockingSocketIo.writeFully(ch, odd.position(odd.capacity()).flip());
             final ByteBuffer r = readReply(ch);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
             assertThat(reason(r)).contains("WRITE frame of 116 bytes is not a whole number of 64-byte units");
@@ -275,7 +275,7 @@ class HostilePeerTest
             try (SocketChannel ch = handshake(target.name()))
             {
                 readReply(ch);
-                Channels.writeFully(ch, ByteBuffer.wrap(java.util.Arrays.copyOf(header, Frames.HEADER_LENGTH)));
+                BlockingSocketIo.writeFully(ch, ByteBuffer.wrap(java.util.Arrays.copyOf(header, Frames.HEADER_LENGTH)));
                 assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
                 assertClosed(ch);
             }
@@ -286,7 +286,7 @@ class HostilePeerTest
             readReply(ch);
             final ByteBuffer w = write(1, key, 0, data, data.length);
             w.limit(w.limit() - 10);
-            Channels.writeFully(ch, w);
+            BlockingSocketIo.writeFully(ch, w);
         }
         assertGuardsUntouched();
         assertTargetStillServesGoodPeers();
@@ -297,10 +297,10 @@ class HostilePeerTest
     {
         try (SocketChannel ch = SocketChannel.open(address))
         {
-            Channels.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
+            BlockingSocketIo.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
             final byte[] junk = new byte[256];
             new java.util.Random(1).nextBytes(junk);
-            Channels.writeFully(ch, ByteBuffer.wrap(junk));
+            BlockingSocketIo.writeFully(ch, ByteBuffer.wrap(junk));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.MALFORMED);
             assertClosed(ch);
         }

@@ -225,7 +225,7 @@ class StagedPipelineTest
             final CompletableFuture<Void> sent = inBackground(() ->
                 StagedPipeline.write(out, header, frame.tx, payload, new ByteBuffer[2]));
             final ByteBuffer got = ByteBuffer.allocateDirect(16);
-            Channels.readFully(in, got);
+            BlockingSocketIo.readFully(in, got);
             assertThat(got.getLong(0)).isEqualTo(0x5EED);
             assertThat(got.getLong(8)).isEqualTo(payload);
             StagedPipeline.read(in, frame.rx, payload);
@@ -258,7 +258,7 @@ class StagedPipelineTest
                 rx.set(0, new TcpRegion(2, dst.address(), payload, 0L), 0, (int)payload);
                 final MemorySegment src = randomBytes(arena, payload, new Random(3));
                 final CompletableFuture<Void> received = inBackground(() -> StagedPipeline.read(in, rx, payload));
-                Channels.writeFully(out, src.asSlice(0, 3 * slice).asByteBuffer());
+                BlockingSocketIo.writeFully(out, src.asSlice(0, 3 * slice).asByteBuffer());
                 final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                 while (device.toDevice.isEmpty() && System.nanoTime() < deadline)
                 {
@@ -268,7 +268,7 @@ class StagedPipelineTest
                 Thread.sleep(200);
                 assertThat(device.toDevice).as("after 3 slices read, only the first is on its way to the device")
                     .singleElement().satisfies(c -> assertThat(c).containsExactly(0, slice));
-                Channels.writeFully(out, src.asSlice(3 * slice).asByteBuffer());
+                BlockingSocketIo.writeFully(out, src.asSlice(3 * slice).asByteBuffer());
                 received.get(10, TimeUnit.SECONDS);
                 assertThat(dst.mismatch(src)).isEqualTo(-1L);
                 long next = 0;

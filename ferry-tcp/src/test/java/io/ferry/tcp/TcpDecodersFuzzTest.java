@@ -140,15 +140,15 @@ class TcpDecodersFuzzTest
         {
             FakeTarget.acceptHello(ch, new Handshake.Limits(1 << 20, 65536, 256));
             final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
-            Channels.readFully(ch, h);
+            BlockingSocketIo.readFully(ch, h);
             final long id = h.getLong(8);
-            Channels.skip(ch, ByteBuffer.allocate(65536), h.getInt(4));
+            BlockingSocketIo.skip(ch, ByteBuffer.allocate(65536), h.getInt(4));
             final byte[] reply = fakeReply.clone();
             if (reply.length >= Frames.HEADER_LENGTH && 0 == (reply[0] & 1))
             {
                 ByteBuffer.wrap(reply).putLong(8, id); // half the answers name the frame they answer
             }
-            Channels.writeFully(ch, ByteBuffer.wrap(reply));
+            BlockingSocketIo.writeFully(ch, ByteBuffer.wrap(reply));
             ch.shutdownOutput();
             ch.read(ByteBuffer.allocate(1));
         }
@@ -230,7 +230,7 @@ class TcpDecodersFuzzTest
             final Thread drain = Thread.ofVirtual().start(() -> drain(ch));
             try
             {
-                Channels.writeFully(ch, ByteBuffer.wrap(stream));
+                BlockingSocketIo.writeFully(ch, ByteBuffer.wrap(stream));
                 ch.shutdownOutput();
             }
             catch (final IOException closedByTarget)

@@ -53,8 +53,8 @@ final class TcpFixtures
         final String targetName) throws java.io.IOException
     {
         final java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(address);
-        Channels.readFully(ch, java.nio.ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
-        Channels.writeFully(ch, Handshake.hello(who, targetName, 0, new byte[Frames.MAC_LENGTH]));
+        BlockingSocketIo.readFully(ch, java.nio.ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
+        BlockingSocketIo.writeFully(ch, Handshake.hello(who, targetName, 0, new byte[Frames.MAC_LENGTH]));
         return ch;
     }
 
@@ -62,9 +62,9 @@ final class TcpFixtures
     static java.nio.ByteBuffer readFrame(final java.nio.channels.SocketChannel ch) throws java.io.IOException
     {
         final java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(Frames.HEADER_LENGTH);
-        Channels.readFully(ch, h);
+        BlockingSocketIo.readFully(ch, h);
         final java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(h.getInt(4));
-        Channels.readFully(ch, body);
+        BlockingSocketIo.readFully(ch, body);
         return java.nio.ByteBuffer.allocate(Frames.HEADER_LENGTH + body.capacity()).put(h.flip()).put(body.flip())
             .flip();
     }

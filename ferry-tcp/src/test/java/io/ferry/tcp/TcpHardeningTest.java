@@ -79,7 +79,7 @@ class TcpHardeningTest
     {
         final SocketChannel ch = TcpFixtures.sayHello(dataAddress(target), who, target.name());
         final ByteBuffer ok = ByteBuffer.allocate(Frames.ALIGN);
-        Channels.readFully(ch, ok);
+        BlockingSocketIo.readFully(ch, ok);
         assertThat(ok.get(3)).as("HELLO_OK").isEqualTo(Frames.HELLO_OK);
         return ch;
     }
@@ -283,19 +283,19 @@ class TcpHardeningTest
         try (SocketChannel ch = rawPeer(target, "mallory"))
         {
             // 4,096 spans of 1 MiB: a 4 GiB reply, whose length would wrap in 32 bits
-            Channels.writeFully(ch, readRequest(1, key, 4096, 0, 1 << 20));
+            BlockingSocketIo.writeFully(ch, readRequest(1, key, 4096, 0, 1 << 20));
             ByteBuffer r = readReply(ch);
             assertThat(r.get(3)).isEqualTo(Frames.READ_DATA);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OVER_LIMIT);
             assertThat(reason(r)).contains("max_frame_bytes");
             // 65 spans of 1 MiB: 65 MiB, over the 64 MiB frame limit
-            Channels.writeFully(ch, readRequest(2, key, 65, 0, 1 << 20));
+            BlockingSocketIo.writeFully(ch, readRequest(2, key, 65, 0, 1 << 20));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OVER_LIMIT);
             // a span of 4 GiB - 1 (negative as an int)
-            Channels.writeFully(ch, readRequest(3, key, 1, 0, -1));
+            BlockingSocketIo.writeFully(ch, readRequest(3, key, 1, 0, -1));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OUT_OF_BOUNDS);
             // and a good READ still comes back whole
-            Channels.writeFully(ch, readRequest(4, key, 2, 4096, 4096));
+            BlockingSocketIo.writeFully(ch, readRequest(4, key, 2, 4096, 4096));
             r = readReply(ch);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
             assertThat(r.getInt(Frames.HEADER_LENGTH + 8)).isEqualTo(8192);
@@ -313,11 +313,11 @@ class TcpHardeningTest
         target.register(MemoryKind.DRAM, List.of(Region.of(region)));
         try (SocketChannel ch = rawPeer(target, "mallory"))
         {
-            Channels.writeFully(ch, readRequest(1, keyOf(target), 300, 64, 64));
+            BlockingSocketIo.writeFully(ch, readRequest(1, keyOf(target), 300, 64, 64));
             final ByteBuffer r = readReply(ch);
             assertThat(r.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OVER_LIMIT);
             assertThat(reason(r)).contains("300 spans").contains("max_spans_per_chunk 256");
-            Channels.writeFully(ch, readRequest(2, keyOf(target), 256, 64, 64));
+            BlockingSocketIo.writeFully(ch, readRequest(2, keyOf(target), 256, 64, 64));
             assertThat(readReply(ch).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
         }
     }
@@ -370,7 +370,7 @@ class TcpHardeningTest
                 final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.NOTIFY_FIXED);
                 Frames.putHeader(h, Frames.NOTIFY, body, 1);
                 h.putShort(Frames.NOTIFY_STANDALONE).putShort((short)0).putInt(0).putInt(body - 16).putInt(0);
-                Channels.writeFully(ch, h.flip());
+                BlockingSocketIo.writeFully(ch, h.flip());
             }
             Thread.sleep(500);
             long allocated = 0;
@@ -476,8 +476,8 @@ class TcpHardeningTest
         final SocketChannel b = rawPeer(target, "greedy");
         try (a; b; SocketChannel c = SocketChannel.open(dataAddress(target)))
         {
-            Channels.readFully(c, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
-            Channels.writeFully(c, Handshake.hello("greedy", target.name(), 2, new byte[Frames.MAC_LENGTH]));
+            BlockingSocketIo.readFully(c, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
+            BlockingSocketIo.writeFully(c, Handshake.hello("greedy", target.name(), 2, new byte[Frames.MAC_LENGTH]));
             final ByteBuffer r = readReply(c);
             assertThat(r.get(3)).isEqualTo(Frames.ACK);
             assertThat(reason(r)).contains("max_connections_per_peer");
@@ -491,8 +491,8 @@ class TcpHardeningTest
         throws IOException
     {
         final SocketChannel ch = SocketChannel.open(dataAddress(target));
-        Channels.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
-        Channels.writeFully(ch, Handshake.hello(who, target.name(), path, new byte[Frames.MAC_LENGTH], null, gen));
+        BlockingSocketIo.readFully(ch, ByteBuffer.allocate(Frames.HEADER_LENGTH + Frames.CHALLENGE_BODY));
+        BlockingSocketIo.writeFully(ch, Handshake.hello(who, target.name(), path, new byte[Frames.MAC_LENGTH], null, gen));
         assertThat(readReply(ch).get(3)).isEqualTo(Frames.HELLO_OK);
         return ch;
     }
@@ -565,14 +565,14 @@ class TcpHardeningTest
             final ByteBuffer fence = ByteBuffer.allocate(Frames.ALIGN);
             Frames.putHeader(fence, Frames.FENCE, Frames.EMPTY_BODY, 77);
             fence.putShort((short)0).putShort((short)0).putInt(1);
-            Channels.writeFully(live, Frames.putPadding(fence).flip());
+            BlockingSocketIo.writeFully(live, Frames.putPadding(fence).flip());
             final ByteBuffer ack = readReply(live);
             assertThat(ack.getLong(8)).isEqualTo(77);
             assertThat(ack.getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
             // a frame the old path delivers late is never applied
             try
             {
-                Channels.writeFully(old, write(1, key, stale));
+                BlockingSocketIo.writeFully(old, write(1, key, stale));
             }
             catch (final IOException closed)
             {
@@ -585,15 +585,15 @@ class TcpHardeningTest
         try (SocketChannel first = rawPath(target, "y", 0, 1); SocketChannel again = rawPath(target, "y", 0, 2))
         {
             assertThat(closedByPeer(first)).as("generation 2 of path 0 supersedes generation 1").isTrue();
-            Channels.writeFully(again, write(2, key, stale));
+            BlockingSocketIo.writeFully(again, write(2, key, stale));
             assertThat(readReply(again).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
         }
         // clients that send no generation never supersede one another
         try (SocketChannel a = rawPeer(target, "z"); SocketChannel b = rawPeer(target, "z"))
         {
-            Channels.writeFully(a, write(3, key, stale));
+            BlockingSocketIo.writeFully(a, write(3, key, stale));
             assertThat(readReply(a).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
-            Channels.writeFully(b, write(4, key, stale));
+            BlockingSocketIo.writeFully(b, write(4, key, stale));
             assertThat(readReply(b).getShort(Frames.HEADER_LENGTH)).isEqualTo(Frames.OK);
         }
     }
@@ -612,8 +612,8 @@ class TcpHardeningTest
             final ByteBuffer fenceA = ByteBuffer.allocate(Frames.ALIGN);
             Frames.putHeader(fenceA, Frames.FENCE, Frames.EMPTY_BODY, 2);
             fenceA.putShort((short)0).putShort((short)0).putInt(1);
-            Channels.writeFully(a, Frames.putPadding(fenceB).flip());
-            Channels.writeFully(b, Frames.putPadding(fenceA).flip());
+            BlockingSocketIo.writeFully(a, Frames.putPadding(fenceB).flip());
+            BlockingSocketIo.writeFully(b, Frames.putPadding(fenceA).flip());
             final long start = System.nanoTime();
             final boolean aClosed = answeredThenClosed(a);
             final boolean bClosed = answeredThenClosed(b);

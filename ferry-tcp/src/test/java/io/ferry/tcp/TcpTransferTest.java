@@ -158,7 +158,7 @@ class TcpTransferTest
             final String p = wide.loadRemoteMetadata(target.localMetadata());
             final int n = 8192;
             final int block = 512;
-            assertThat(n / 4).isGreaterThan(Channels.MAX_IOV_PER_CALL);
+            assertThat(n / 4).isGreaterThan(BlockingSocketIo.MAX_IOV_PER_CALL);
             fill(TransferOp.WRITE == op ? local : remote, 31 + op.ordinal());
             final DescList[] lists = reversedBlocks(n, block, 2 * block); // every other block: no merging
             final Transfer t = wide.createTransfer(op, lists[0], lists[1], p, null);
@@ -419,7 +419,7 @@ class TcpTransferTest
             {
                 assertSameBytes(mine.asSlice((long)i * block, block), remote.asSlice((long)i * block, block));
             }
-            for (final Path path : backendOf(rr).link(p).paths())
+            for (final TcpPath path : backendOf(rr).link(p).paths())
             {
                 assertThat(path.bytesAcked).as("round robin uses every path").isPositive();
             }

@@ -8,7 +8,7 @@ import java.nio.channels.SocketChannel;
 /**
  * Blocking full reads and writes on a socket channel.
  */
-final class Channels
+final class BlockingSocketIo
 {
     /**
      * Most buffers handed to one scatter/gather call. The JDK walks every buffer it is given on each call (to build
@@ -19,7 +19,7 @@ final class Channels
      */
     static final int MAX_IOV_PER_CALL = 256;
 
-    private Channels()
+    private BlockingSocketIo()
     {
     }
 

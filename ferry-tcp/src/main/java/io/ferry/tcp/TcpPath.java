@@ -12,7 +12,7 @@ import java.util.concurrent.locks.Condition;
  * reads acknowledgements and READ data, a congestion window, and the chunks it holds unacknowledged.
  * Queue and window state are guarded by the link's lock.
  */
-final class Path
+final class TcpPath
 {
     final PeerLink link;
     final int index;
@@ -49,7 +49,7 @@ final class Path
     /** How many times this path index was connected, this connection included (sent in its HELLO). */
     final int generation;
 
-    Path(final PeerLink link, final int index, final int generation, final java.net.InetSocketAddress remote,
+    TcpPath(final PeerLink link, final int index, final int generation, final java.net.InetSocketAddress remote,
         final SocketChannel channel, final CongestionController controller, final int maxSpans,
         final String description)
     {
@@ -221,7 +221,7 @@ final class Path
             final ByteBuffer h = txHeader.clear();
             Frames.putHeader(h, Frames.FENCE, Frames.EMPTY_BODY, c.id);
             h.putShort((short)c.fencePath).putShort((short)0).putInt(c.fenceGeneration);
-            Channels.writeFully(channel, Frames.putPadding(h).flip());
+            BlockingSocketIo.writeFully(channel, Frames.putPadding(h).flip());
         }
         else if (c.isNotification())
         {
@@ -261,7 +261,7 @@ final class Path
             {
                 h.flip();
                 StagedPipeline.write(channel, h, txViews, c.bytes, txPair); // device copies overlap the send
-                Channels.writeFully(channel, Frames.tailPadding(txPad, c.bytes));
+                BlockingSocketIo.writeFully(channel, Frames.tailPadding(txPad, c.bytes));
                 return;
             }
             txViews.stageToHost(); // device pieces: copied to pinned host memory, then sent from there
@@ -273,7 +273,7 @@ final class Path
         h.flip();
         txViews.iov[0] = h;
         txViews.iov[iov + 1] = Frames.tailPadding(txPad, payload);
-        Channels.writeFully(channel, txViews.iov, iov + 2);
+        BlockingSocketIo.writeFully(channel, txViews.iov, iov + 2);
     }
 
     private void writeNotification(final Chunk c) throws IOException
@@ -285,7 +285,7 @@ final class Path
         Frames.putHeader(h, Frames.NOTIFY, body, c.id);
         h.putShort(c.notifyKind).putShort((short)0).putInt(reason.length).putInt(c.notifyPayload.length).putInt(0)
             .flip();
-        Channels.writeFully(channel, new ByteBuffer[] {h, ByteBuffer.wrap(reason), ByteBuffer.wrap(c.notifyPayload),
+        BlockingSocketIo.writeFully(channel, new ByteBuffer[] {h, ByteBuffer.wrap(reason), ByteBuffer.wrap(c.notifyPayload),
             Frames.tailPadding(txPad, Frames.HEADER_LENGTH + Frames.NOTIFY_FIXED + reason.length +
                 c.notifyPayload.length)}, 4);
     }
@@ -297,7 +297,7 @@ final class Path
             while (!dead)
             {
                 final ByteBuffer h = rxHeader.clear(); // every frame has at least the 64 bytes of a reply's prefix
-                Channels.readFully(channel, h);
+                BlockingSocketIo.readFully(channel, h);
                 final String bad = Frames.checkHeader(h, link.config.maxFrameBytes());
                 if (null != bad)
                 {
@@ -326,7 +326,7 @@ final class Path
                     if (payload > 0)
                     {
                         final ByteBuffer text = ByteBuffer.allocate((int)Frames.aligned(payload));
-                        Channels.readFully(channel, text);
+                        BlockingSocketIo.readFully(channel, text);
                         reason = new String(text.array(), 0, payload, StandardCharsets.UTF_8);
                     }
                     if (0 == id && Frames.MALFORMED == status)
@@ -351,7 +351,7 @@ final class Path
                 {
                     // the initiator's own memory was freed while its READ was on the wire: the data are dropped, the
                     // request fails, the path goes on
-                    Channels.skip(channel, rxPad, Frames.aligned(payload));
+                    BlockingSocketIo.skip(channel, rxPad, Frames.aligned(payload));
                     link.onReply(this, id, Frames.LOCAL_FREED, "the memory of local " + freed + " was freed (its " +
                         "arena is closed)");
                     continue;
@@ -367,14 +367,14 @@ final class Path
                 if (0 == (flags & Frames.FLAG_CRC) && rxViews.wholeFrameStaged(payload))
                 {
                     StagedPipeline.read(channel, rxViews, payload); // device copies overlap the reads
-                    Channels.readFully(channel, Frames.tailPadding(rxPad, payload));
+                    BlockingSocketIo.readFully(channel, Frames.tailPadding(rxPad, payload));
                 }
                 else
                 {
                     rxViews.iov[iov + 1] = Frames.tailPadding(rxPad, payload);
                     try
                     {
-                        Channels.readFully(channel, rxViews.iov, 1, iov + 1, Frames.aligned(payload));
+                        BlockingSocketIo.readFully(channel, rxViews.iov, 1, iov + 1, Frames.aligned(payload));
                     }
                     catch (final IllegalStateException ex)
                     {
