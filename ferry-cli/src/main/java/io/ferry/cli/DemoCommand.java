@@ -90,7 +90,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer>
         description = "exchange agent metadata through etcd at URL instead of host:port.")
     String etcd;
 
-    @Option(names = "--backends", defaultValue = "SHM,TCP", split = ",",
+    @Option(names = {"--backends", "--backend"}, defaultValue = "SHM,TCP", split = ",",
         description = "the workers' backends in order of preference (default ${DEFAULT-VALUE}: shared memory " +
             "when both workers are on one host, TCP otherwise; TCP alone forces the network; UCX adds UCX's " +
             "transports, e.g. SHM,UCX,TCP or UCX alone).")

@@ -28,6 +28,17 @@ class DemoCommandTest
     }
 
     @Test
+    void pushDemoOverUcx()
+    {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.ferry.Agent.availableBackends().contains("UCX") ||
+            "true".equals(System.getenv("CI")), "UCX is not installed here (libucx0)");
+        final CliRun r = CliRun.of("demo", "--backend", "UCX", "--mode", "push", "--requests", "2", "--tokens", "64");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("mode push, over UCX (--backends UCX)")
+            .contains("verify   every byte of every block: OK");
+    }
+
+    @Test
     void pushDemoWritesWithANotificationPerRequest()
     {
         final CliRun r = CliRun.of("demo", "--mode", "push", "--requests", "2", "--tokens", "64", "--model",
