@@ -501,6 +501,8 @@ public final class SameHostChannel implements AutoCloseable
         final Thread thread;
         final Map<Long, CompletableFuture<Frame>> pending = new ConcurrentHashMap<>();
         volatile String lostReason;
+        /** This side forgot the connection ({@link #forget}): its end is not reported as a lost peer. */
+        volatile boolean forgotten;
 
         Outbound(final String peer, final int fd, final int pid, final FrameIo io)
         {
@@ -558,7 +560,9 @@ public final class SameHostChannel implements AutoCloseable
                         why));
                 }
                 pending.clear();
-                if (!closed)
+                // a connection this side forgot (its agent disconnected from the peer) is not a lost peer: the
+                // report would arrive late and drop the peer's metadata if it was loaded again meanwhile
+                if (!closed && !forgotten)
                 {
                     listener.targetLost(peer, why);
                 }
@@ -832,6 +836,7 @@ public final class SameHostChannel implements AutoCloseable
         final Outbound out = outbound.remove(peer);
         if (null != out)
         {
+            out.forgotten = true;
             out.lostReason = "forgotten";
             out.io.shutdown();
         }
