@@ -36,12 +36,9 @@ final class Ucp
     static final int UCS_INPROGRESS = 1;
     static final int UCS_ERR_UNREACHABLE = -6;
     static final int UCS_ERR_BUSY = -15;
-    static final int UCS_ERR_CANCELED = -16;
-    static final int UCS_ERR_TIMED_OUT = -20;
     static final int UCS_ERR_LAST = -100;
 
     // ------------------------------------------------------------------------------------------ ucp_params_t
-    static final long PARAMS_SIZE = 256;
     static final long PARAM_FIELD_FEATURES = 1L;
     static final long PARAM_FIELD_NAME = 1L << 8;
     static final long FEATURE_RMA = 1L << 1;
@@ -100,7 +97,6 @@ final class Ucp
     static final long AM_HANDLER_PARAMS_CB = 16;
     static final long AM_HANDLER_PARAMS_ARG = 24;
     static final int AM_FLAG_WHOLE_MSG = 1;
-    static final long AM_RECV_ATTR_FLAG_DATA = 1L << 16;
     static final long AM_RECV_ATTR_FLAG_RNDV = 1L << 17;
 
     /** Size every parameter struct is allocated with (larger than any UCX 1.x version's). */
@@ -371,7 +367,7 @@ final class Ucp
         return new IllegalStateException(t);
     }
 
-    /** @return an upcall stub for a static method of {@code owner} with the given descriptor. */
+    /** @return an upcall stub calling {@code target} (see {@link #virtual}), alive as long as {@code arena}. */
     static MemorySegment upcall(final MethodHandle target, final FunctionDescriptor desc, final Arena arena)
     {
         return LINKER.upcallStub(target, desc, arena);

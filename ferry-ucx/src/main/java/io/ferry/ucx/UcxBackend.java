@@ -216,7 +216,7 @@ final class UcxBackend implements Backend
             throw FerryException.invalid("UCX: local and remote lists have " + n + " and " + remote.count() +
                 " spans");
         }
-        final UcxRequest r = new UcxRequest(op, p, sink, n, local.totalBytes());
+        final UcxRequest r = new UcxRequest(op, p, sink, n);
         for (int i = 0; i < n; i++)
         {
             final UcxLocalRegion l = local(local.handle(i));
@@ -268,12 +268,6 @@ final class UcxBackend implements Backend
             throw FerryException.invalid("notification of " + payload.length + " bytes exceeds the UCX backend's " +
                 "max_notification_bytes=" + config.maxNotificationBytes());
         }
-    }
-
-    /** @return UCX's description of its context (transports, devices), from the worker thread. */
-    String contextInfo()
-    {
-        return worker.call("describing the UCX context", worker::contextInfo);
     }
 
     // ------------------------------------------------------------------------------------------ lifecycle

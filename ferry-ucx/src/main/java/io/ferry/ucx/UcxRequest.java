@@ -18,10 +18,8 @@ final class UcxRequest implements BackendRequest
     final UcxRemoteRegion[] remoteRegions;
     final long[] remoteAddresses;
     final long[] lengths;
-    final long totalBytes;
 
-    UcxRequest(final TransferOp op, final UcxPeer peer, final TransferSink sink, final int spans,
-        final long totalBytes)
+    UcxRequest(final TransferOp op, final UcxPeer peer, final TransferSink sink, final int spans)
     {
         this.op = op;
         this.peer = peer;
@@ -31,7 +29,6 @@ final class UcxRequest implements BackendRequest
         this.remoteRegions = new UcxRemoteRegion[spans];
         this.remoteAddresses = new long[spans];
         this.lengths = new long[spans];
-        this.totalBytes = totalBytes;
     }
 
     public String route()

@@ -48,12 +48,6 @@ final class UcxWorker implements AutoCloseable
     /** Where a notification's payload starts in its native buffer, after the longest header. */
     private static final long AM_PAYLOAD_AT = 3 + UcxWire.MAX_NAME_BYTES + 1;
 
-    /** Something the worker thread runs. */
-    interface Task
-    {
-        void run();
-    }
-
     /** Receives what peers send: notifications (on the worker thread). */
     interface Inbound
     {
@@ -66,7 +60,7 @@ final class UcxWorker implements AutoCloseable
     private final UcxConfig config;
     private final Inbound inbound;
     private final Thread thread;
-    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Map<Long, UcxPeer> peersById = new ConcurrentHashMap<>();
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     private volatile boolean sleeping;
@@ -125,7 +119,6 @@ final class UcxWorker implements AutoCloseable
         }
         catch (final ExecutionException ex)
         {
-            thread.interrupt();
             throw ex.getCause() instanceof FerryException f ? f : new FerryException(ErrorCode.BACKEND,
                 "UCX of agent '" + agent + "' did not start: " + ex.getCause(), ex.getCause());
         }
@@ -160,7 +153,7 @@ final class UcxWorker implements AutoCloseable
     // ------------------------------------------------------------------------------------------ handing work over
 
     /** Runs a task on the worker thread, soon. */
-    void execute(final Task task)
+    void execute(final Runnable task)
     {
         if (closing)
         {
@@ -281,7 +274,7 @@ final class UcxWorker implements AutoCloseable
     private int runTasks()
     {
         int n = 0;
-        Task t;
+        Runnable t;
         while (null != (t = tasks.poll()))
         {
             try
@@ -475,7 +468,7 @@ final class UcxWorker implements AutoCloseable
         closing = true;
         final FerryException closed = new FerryException(ErrorCode.CANCELED, "UCX backend of agent '" + agent +
             "' was closed");
-        Task t;
+        Runnable t;
         while (null != (t = tasks.poll()))
         {
             try
@@ -839,9 +832,16 @@ final class UcxWorker implements AutoCloseable
         return work;
     }
 
+    /** This agent's notification header, encoded at the first notification (worker thread). */
+    private byte[] notificationHeader;
+
     private long sendAm(final MemorySegment ep, final MemorySegment buffers, final byte[] payload) throws Throwable
     {
-        final byte[] header = UcxWire.notificationHeader(agent);
+        if (null == notificationHeader)
+        {
+            notificationHeader = UcxWire.notificationHeader(agent);
+        }
+        final byte[] header = notificationHeader;
         MemorySegment.copy(header, 0, buffers, JAVA_BYTE, 0, header.length);
         MemorySegment.copy(payload, 0, buffers, JAVA_BYTE, AM_PAYLOAD_AT, payload.length);
         return (long)Ucp.AM_SEND_NBX.invokeExact(ep, UcxWire.AM_ID, buffers, (long)header.length,
