@@ -451,8 +451,11 @@ final class TcpBackend implements Backend
         }
         final int chunk = config.chunkSizeFor(local.totalBytes(), vram);
         final int tailChunk = config.tailChunkFor(chunk, vram);
-        return new TcpRequest(op, local, remote, peer, sink, chunk,
+        final TcpRequest r = new TcpRequest(op, local, remote, peer, sink, chunk,
             config.tailBytesFor(local.totalBytes(), chunk, tailChunk), tailChunk, config.maxSpansPerChunk());
+        r.onePath = TransferOp.READ == op &&
+            local.totalBytes() < (long)config.paths() * (vram ? config.vramChunkSize() : config.chunkSize());
+        return r;
     }
 
     /**

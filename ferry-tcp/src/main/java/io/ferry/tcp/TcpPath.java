@@ -4,35 +4,24 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.concurrent.locks.Condition;
 
 /**
- * One TCP connection to a peer: a sender thread that writes the chunks assigned to it, a receiver thread that
- * reads acknowledgements and READ data, a congestion window, and the chunks it holds unacknowledged.
- * Queue and window state are guarded by the link's lock.
+ * One TCP connection to a peer, the I/O of a {@link PathState}: a sender thread that writes the chunks the link's
+ * scheduler assigned to it, and a receiver thread that reads acknowledgements and READ data. Scheduling state
+ * (queues, window, rates) is the superclass's, guarded by the link's lock.
  */
-final class TcpPath
+final class TcpPath extends PathState
 {
     final PeerLink link;
-    final int index;
     final java.net.InetSocketAddress remote;
     final SocketChannel channel;
-    final CongestionController controller;
-    final ArrayDeque<Chunk> sendQueue = new ArrayDeque<>();
-    final ArrayDeque<Chunk> unacked = new ArrayDeque<>();
     final Condition hasWork;
     /** Held while a frame is written: by the sender thread, or by a posting thread writing a small chunk itself. */
     final java.util.concurrent.locks.ReentrantLock writeLock = new java.util.concurrent.locks.ReentrantLock();
-    /** Set by dispatch when chunks were queued but the sender was not woken yet. Under the link's lock. */
-    boolean signalPending;
+    /** The posts an answer ended, reused by the receiver thread. */
+    final Completions completions = new Completions();
     final String description;
-    long inflightBytes;
-    long bytesAcked;
-    /** When this path last had a chunk acknowledged or a READ answered (0: never). Under the link's lock. */
-    long lastReplyNs;
-    private final DeliveryRate deliveryRate = new DeliveryRate();
-    volatile boolean dead;
 
     private final ByteBuffer txHeader;
     private final ByteBuffer rxHeader = ByteBuffer.allocateDirect(Frames.HEADER_LENGTH + Frames.REPLY_FIXED);
@@ -46,19 +35,14 @@ final class TcpPath
     private Thread sender;
     private Thread receiver;
 
-    /** How many times this path index was connected, this connection included (sent in its HELLO). */
-    final int generation;
-
     TcpPath(final PeerLink link, final int index, final int generation, final java.net.InetSocketAddress remote,
         final SocketChannel channel, final CongestionController controller, final int maxSpans,
         final String description)
     {
+        super(index, generation, controller);
         this.link = link;
-        this.index = index;
-        this.generation = generation;
         this.remote = remote;
         this.channel = channel;
-        this.controller = controller;
         this.hasWork = link.lock.newCondition();
         this.description = description;
         this.txHeader = ByteBuffer.allocateDirect(Frames.chunkPrefix(maxSpans));
@@ -72,68 +56,6 @@ final class TcpPath
         receiver = TcpBackend.daemon(this::receiveLoop, threadPrefix + "-p" + index + "-rx");
         sender.start();
         receiver.start();
-    }
-
-    /** A chunk of this path leaves its queue to be written (under the link's lock). */
-    void onSent(final long nowNs, final Chunk c)
-    {
-        c.sentNs = nowNs;
-        if (0 == c.firstSentNs)
-        {
-            c.firstSentNs = nowNs;
-        }
-        deliveryRate.onSend(nowNs, unacked.peekFirst() != c);
-        c.deliveredAtSend = deliveryRate.delivered();
-        c.deliveredNsAtSend = deliveryRate.deliveredNs();
-    }
-
-    /** The delivery-rate sample of an ack (under the link's lock). */
-    void onDelivered(final long nowNs, final Chunk c)
-    {
-        deliveryRate.onAck(nowNs, c.bytes, c.deliveredAtSend, c.deliveredNsAtSend);
-    }
-
-    /**
-     * @param nowNs the time now.
-     * @return the path's delivery-rate estimate in bytes per nanosecond; 0 when it has none (or a stale one).
-     */
-    double deliveryRate(final long nowNs)
-    {
-        return deliveryRate.rate(nowNs, inflightBytes);
-    }
-
-    /**
-     * @param nowNs       the time now.
-     * @param bytes       a chunk's size.
-     * @param defaultRate the rate to assume while this path has no (fresh) estimate of its own.
-     * @return when a chunk given to this path now is expected to be delivered, in nanoseconds from now: the bytes
-     * still to deliver (those in flight, less what the oldest written chunk has likely delivered already) plus the
-     * chunk, over the rate.
-     */
-    double expectedCompletionNs(final long nowNs, final long bytes, final double defaultRate)
-    {
-        final double rate = deliveryRate(nowNs);
-        final Chunk oldest = oldestSent();
-        final long left = inflightBytes -
-            (null == oldest ? 0 : deliveryRate.deliveredSinceLatest(nowNs, inflightBytes, oldest.bytes));
-        return (left + bytes) / (rate > 0 ? rate : defaultRate);
-    }
-
-    long room()
-    {
-        return controller.windowBytes() - inflightBytes;
-    }
-
-    boolean hasRoomFor(final Chunk c)
-    {
-        return 0 == inflightBytes || inflightBytes + c.bytes <= controller.windowBytes();
-    }
-
-    /** Oldest chunk that was written and is still unacknowledged, or null. Under the link's lock. */
-    Chunk oldestSent()
-    {
-        final Chunk c = unacked.peekFirst();
-        return null != c && 0 != c.sentNs ? c : null;
     }
 
     /** @return whether {@code t} is this path's sender or receiver thread. */

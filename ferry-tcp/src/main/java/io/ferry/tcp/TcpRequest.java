@@ -46,6 +46,13 @@ final class TcpRequest implements BackendRequest
     /** FENCEs this post's completion waits for (its WRITE chunks moved off a path that may still deliver them). */
     int fencesPending;
     byte[] notification;
+    /**
+     * A READ smaller than {@code paths} whole chunks keeps its sub-requests on one path (see {@link LinkScheduler});
+     * set by the backend when it prepares the request.
+     */
+    boolean onePath;
+    /** The path this post's sub-requests stay on (with {@link #onePath}); null until its first is placed. */
+    PathState homePath;
 
     TcpRequest(
         final TransferOp op,
