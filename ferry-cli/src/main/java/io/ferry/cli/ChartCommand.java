@@ -57,6 +57,11 @@ final class ChartCommand implements Callable<Integer>
             }
             series.computeIfAbsent(f[1], k -> new LinkedHashMap<>()).put(f[0], Double.parseDouble(f[2]));
         }
+        if (series.isEmpty())
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), csv + " has no data rows (only " +
+                rows.size() + " line" + (1 == rows.size() ? "" : "s") + "): nothing to draw");
+        }
         System.setProperty("java.awt.headless", "true");
         final CategoryChart chart = new CategoryChartBuilder().width(1100).height(600).title(title)
             .yAxisTitle(yTitle).build();

@@ -34,4 +34,16 @@ class ChartCommandTest
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("line 2: expected category,series,value");
     }
+
+    @Test
+    void aCsvWithoutRowsIsRefusedByName(@TempDir final Path dir) throws Exception
+    {
+        final Path csv = dir.resolve("empty.csv");
+        Files.writeString(csv, "scenario,config,value\n");
+        final Path png = dir.resolve("c.png");
+        final CliRun r = CliRun.of("chart", "--csv", csv.toString(), "--out", png.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("empty.csv has no data rows");
+        assertThat(png).doesNotExist();
+    }
 }

@@ -403,46 +403,19 @@ final class InboundConnection implements Runnable
         final int iov = fillViews(count, table);
         if (write)
         {
-            if (0 == (flags & Frames.FLAG_CRC) && views.wholeFrameStaged(total))
+            if (!PayloadIo.receive(channel, views, iov, total, 0 != (flags & Frames.FLAG_CRC), expectedCrc, padIn))
             {
-                StagedPipeline.read(channel, views, total); // VRAM spans: device copies overlap the reads
-                BlockingSocketIo.readFully(channel, Frames.tailPadding(padIn, total));
-                sendReply(Frames.ACK, id, Frames.OK, "");
-                return true;
-            }
-            views.iov[iov + 1] = Frames.tailPadding(padIn, total);
-            BlockingSocketIo.readFully(channel, views.iov, 1, iov + 1, payload);
-            if (0 != (flags & Frames.FLAG_CRC) && views.checksum(iov) != expectedCrc)
-            {
-                warn("TCP agent " + backend.agentName() + ": chunk from " + initiator +
-                    " failed its CRC32C");
+                warn("TCP agent " + backend.agentName() + ": chunk from " + initiator + " failed its CRC32C");
                 sendReply(Frames.ACK, id, Frames.CRC_MISMATCH, "payload failed its CRC32C");
                 return true;
             }
-            if (views.staged())
-            {
-                views.stageToDevice(); // VRAM spans: from pinned host memory into place before the ACK
-            }
-            sendReply(Frames.ACK, id, Frames.OK, "");
+            sendReply(Frames.ACK, id, Frames.OK, ""); // VRAM spans are in place before the ACK
             return true;
         }
         final boolean useCrc = 0 != (flags & Frames.FLAG_CRC) || backend.config.crc32c();
-        final boolean pipelined = !useCrc && views.wholeFrameStaged(total);
-        if (views.staged() && !pipelined)
-        {
-            views.stageToHost();
-        }
-        Frames.putReplyPrefix(reply.clear(), Frames.READ_DATA, id, Frames.OK, useCrc ? Frames.FLAG_CRC : 0,
-            useCrc ? views.checksum(iov) : 0, (int)total).flip();
-        if (pipelined)
-        {
-            StagedPipeline.write(channel, reply, views, total, replyPair); // VRAM spans: copies overlap the send
-            BlockingSocketIo.writeFully(channel, Frames.tailPadding(padOut, total));
-            return true;
-        }
-        views.iov[0] = reply;
-        views.iov[iov + 1] = Frames.tailPadding(padOut, total);
-        BlockingSocketIo.writeFully(channel, views.iov, iov + 2);
+        Frames.putReplyPrefix(reply.clear(), Frames.READ_DATA, id, Frames.OK, useCrc ? Frames.FLAG_CRC : 0, 0,
+            (int)total);
+        PayloadIo.send(channel, reply, views, iov, total, useCrc, padOut, replyPair);
         return true;
     }
 

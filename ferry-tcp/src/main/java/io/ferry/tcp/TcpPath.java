@@ -177,25 +177,7 @@ final class TcpPath extends PathState
             }
         }
         Frames.putPadding(h);
-        if (txViews.staged())
-        {
-            if (!useCrc && txViews.wholeFrameStaged(c.bytes))
-            {
-                h.flip();
-                StagedPipeline.write(channel, h, txViews, c.bytes, txPair); // device copies overlap the send
-                BlockingSocketIo.writeFully(channel, Frames.tailPadding(txPad, c.bytes));
-                return;
-            }
-            txViews.stageToHost(); // device pieces: copied to pinned host memory, then sent from there
-        }
-        if (useCrc)
-        {
-            h.putInt(Frames.HEADER_LENGTH + 4, txViews.checksum(iov));
-        }
-        h.flip();
-        txViews.iov[0] = h;
-        txViews.iov[iov + 1] = Frames.tailPadding(txPad, payload);
-        BlockingSocketIo.writeFully(channel, txViews.iov, iov + 2);
+        PayloadIo.send(channel, h, txViews, iov, payload, useCrc, txPad, txPair);
     }
 
     private void writeNotification(final Chunk c) throws IOException
@@ -285,33 +267,18 @@ final class TcpPath extends PathState
                 {
                     iov = addViews(rxViews, iov, r.localRegion[p], r.localOffset[p], r.pieceLength[p]);
                 }
-                int outcome = Frames.OK;
-                if (0 == (flags & Frames.FLAG_CRC) && rxViews.wholeFrameStaged(payload))
+                final boolean crcOk;
+                try
                 {
-                    StagedPipeline.read(channel, rxViews, payload); // device copies overlap the reads
-                    BlockingSocketIo.readFully(channel, Frames.tailPadding(rxPad, payload));
+                    crcOk = PayloadIo.receive(channel, rxViews, iov, payload, 0 != (flags & Frames.FLAG_CRC),
+                        expectedCrc, rxPad);
                 }
-                else
+                catch (final IllegalStateException ex)
                 {
-                    rxViews.iov[iov + 1] = Frames.tailPadding(rxPad, payload);
-                    try
-                    {
-                        BlockingSocketIo.readFully(channel, rxViews.iov, 1, iov + 1, Frames.aligned(payload));
-                    }
-                    catch (final IllegalStateException ex)
-                    {
-                        link.failIfFreed(c); // freed while its data arrived: the request fails, not the peer
-                        throw ex;
-                    }
-                    if (0 != (flags & Frames.FLAG_CRC) && rxViews.checksum(iov) != expectedCrc)
-                    {
-                        outcome = Frames.CRC_MISMATCH;
-                    }
-                    else if (rxViews.staged())
-                    {
-                        rxViews.stageToDevice(); // device pieces landed in pinned host memory: now into place
-                    }
+                    link.failIfFreed(c); // freed while its data arrived: the request fails, not the peer
+                    throw ex;
                 }
+                final int outcome = crcOk ? Frames.OK : Frames.CRC_MISMATCH;
                 link.onReply(this, id, outcome, Frames.CRC_MISMATCH == outcome ? "READ data failed its CRC32C" : "");
             }
         }

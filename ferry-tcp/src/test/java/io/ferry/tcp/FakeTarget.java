@@ -31,7 +31,11 @@ final class FakeTarget implements AutoCloseable
         /** Reads the frame and never answers (a frozen or wedged target). */
         SWALLOW,
         /** Answers the frame with MALFORMED, chunk id 0, and closes the connection (a target that cannot parse it). */
-        REFUSE_AND_CLOSE
+        REFUSE_AND_CLOSE,
+        /** Answers the connection's first data frame CRC_MISMATCH (bytes damaged on the way), later ones OK. */
+        CRC_MISMATCH_ONCE,
+        /** Answers every data frame CRC_MISMATCH (a link that damages everything). */
+        CRC_MISMATCH_ALWAYS
     }
 
     /** Decides a path's behaviour from its index. */
@@ -105,6 +109,7 @@ final class FakeTarget implements AutoCloseable
             final Handshake.Hello hello = acceptHello(ch, new Handshake.Limits(64 << 20, 1 << 20, 256));
             final ByteBuffer h = ByteBuffer.allocate(Frames.HEADER_LENGTH);
             final Behaviour behaviour = plan.forPath(hello.path());
+            int frames = 0;
             while (true)
             {
                 h.clear();
@@ -120,9 +125,13 @@ final class FakeTarget implements AutoCloseable
                 }
                 BlockingSocketIo.skip(ch, ByteBuffer.allocate(65536), len);
                 bytesAfterHello.addAndGet(len);
-                if (Behaviour.ACK == behaviour)
+                if (Behaviour.ACK == behaviour || (Behaviour.CRC_MISMATCH_ONCE == behaviour && ++frames > 1))
                 {
                     reply(ch, id, Frames.OK, "");
+                }
+                else if (Behaviour.CRC_MISMATCH_ONCE == behaviour || Behaviour.CRC_MISMATCH_ALWAYS == behaviour)
+                {
+                    reply(ch, id, Frames.CRC_MISMATCH, "payload failed its CRC32C");
                 }
             }
         }
