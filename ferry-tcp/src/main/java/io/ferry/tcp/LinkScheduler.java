@@ -49,7 +49,7 @@ final class LinkScheduler
     private volatile PathState[] paths = new PathState[0];
     private int cursor;
     private long nextId;
-    private boolean failed;
+    private volatile boolean failed;
     private String failure;
 
     /**
@@ -618,10 +618,11 @@ final class LinkScheduler
      *     <li><b>The deadline belongs to the data.</b> A chunk not answered within {@code ack_timeout_ms} of its
      *     first write in this post, whatever paths it moved between, fails the link (a frozen or wedged peer), not
      *     paths x the deadline later.</li>
-     *     <li><b>A stalled path is left early.</b> A path whose oldest chunk has waited a quarter of the deadline (and
-     *     eight of the path's smoothed round trips, so that a merely congested path is not taken for a dead one)
-     *     while another path of the link had a reply since that chunk was written (so the peer is alive) is
-     *     left, and its chunks move to the other paths with most of their deadline left.</li>
+     *     <li><b>A stalled path is left early.</b> A path with chunks outstanding that has been silent (no answer
+     *     since its latest one, or since its oldest chunk was written if that came later) for a quarter of the
+     *     deadline (and eight of the path's smoothed round trips, so that a merely congested path is not taken for a
+     *     dead one) while another path of the link was answered meanwhile (so the peer is alive) is left, and its
+     *     chunks move to the other paths with most of their deadline left.</li>
      * </ul>
      *
      * @return what is overdue, or null.
@@ -653,9 +654,12 @@ final class LinkScheduler
             {
                 return new Overdue(p, oldest, true);
             }
+            // silent since its latest answer, or since the oldest chunk was written if that came later: with
+            // chunks pipelined, answers to earlier chunks arrive after the oldest one was written, and a link that
+            // goes down then leaves the path silent from its last answer on
+            final long silentSince = Math.max(oldest.sentNs, p.lastReplyNs);
             final long pathStall = Math.max(stall, 8 * p.controller.smoothedRttNs());
-            if (null == stalled && nowNs - oldest.sentNs > pathStall && latestReply - oldest.sentNs > 0 &&
-                p.lastReplyNs - oldest.sentNs <= 0)
+            if (null == stalled && nowNs - silentSince > pathStall && latestReply - silentSince > 0)
             {
                 stalled = new Overdue(p, oldest, false);
             }

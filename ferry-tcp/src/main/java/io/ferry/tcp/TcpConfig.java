@@ -30,7 +30,7 @@ import java.util.Map;
  *     H200 host, 4 MiB brings VRAM over TCP to 0.91-0.97 of DRAM where 1 MiB gave 0.66-0.89)</td></tr>
  *     <tr><td>spread_chunk_min</td><td>524288</td><td>a request smaller than paths x its chunk size is cut into
  *     an even share per path, no chunk below this: its WRITE chunks go out on several paths at once, its READ
- *     requests are pipelined on the lowest-RTT path (measured on a 2-CPU loopback, one request at a time: 1 MiB
+ *     sub-requests are pipelined on one path (measured on a 2-CPU loopback, one request at a time: 1 MiB
  *     WRITE 116% of iperf3 against 98% as one chunk, 1 MiB READ 75-87% over six runs against 62%); at least the
  *     chunk size turns it off</td></tr>
  *     <tr><td>tail_chunk_size</td><td>262144</td><td>a request of at least 2 x paths chunks has its last
@@ -41,8 +41,8 @@ import java.util.Map;
  *     <tr><td>congestion_control</td><td>swift</td><td>swift (delay-based window) or fixed</td></tr>
  *     <tr><td>path_selection</td><td>least_loaded</td><td>least_loaded (a WRITE chunk goes to the path expected
  *     to deliver it first, from its delivery rate and the bytes it has still to deliver; near the end of the queue
- *     it waits for that path rather than take one with room; a READ request fills the lowest-RTT path with room
- *     first) or round_robin</td></tr>
+ *     it waits for that path rather than take one with room; a READ sub-request likewise, from the rate of the
+ *     path's READ replies) or round_robin</td></tr>
  *     <tr><td>window_initial / window_min / window_max</td><td>8 MiB / 4 x chunk_size / 64 MiB</td><td>bounds
  *     of a path's window of unacknowledged bytes (fixed uses window_initial); the floor keeps a few chunks queued
  *     per path so that its pipeline never runs dry (measured: 1 chunk halves READ bandwidth on loopback)</td></tr>

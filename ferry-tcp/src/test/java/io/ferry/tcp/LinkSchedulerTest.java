@@ -475,4 +475,53 @@ class LinkSchedulerTest
         assertThatThrownBy(() -> sim.scheduler.onReply(p, 0xdeadL, Frames.OK, "", sim.now, sim.out))
             .isInstanceOf(IllegalStateException.class).hasMessageContaining("dead");
     }
+
+    /**
+     * A path that answered earlier chunks after its oldest one was written, then went silent (its link went down
+     * mid-transfer, chunks pipelined on it), is left once it has been silent for a quarter of the deadline while
+     * the others were answered: its chunks move on well before their own deadline.
+     */
+    @Test
+    void aPipelinedPathThatGoesSilentIsLeftBeforeTheDeadline()
+    {
+        final Sim sim = new Sim(false, new double[] {1.0, 1.0}, 50_000, i -> fixed(8L * MIB));
+        final Outcome o = new Outcome();
+        final TcpRequest r = request(TransferOp.WRITE, 64L * MIB, o);
+        sim.scheduler.submit(r, null, sim.now);
+        sim.writeAll();
+        final PathState p0 = sim.paths.get(0);
+        final PathState p1 = sim.paths.get(1);
+        final long t0 = sim.now;
+        // path 1 answers its first two chunks after all of its chunks were written, then nothing more
+        sim.now = t0 + 2_000_000L;
+        sim.scheduler.onReply(p1, p1.unacked.peekFirst().id, Frames.OK, "", sim.now, sim.out);
+        sim.now = t0 + 3_000_000L;
+        sim.scheduler.onReply(p1, p1.unacked.peekFirst().id, Frames.OK, "", sim.now, sim.out);
+        sim.writeAll();
+        assertThat(p1.lastReplyNs).as("answers came after the oldest outstanding chunk was written")
+            .isGreaterThan(p1.oldestSent().sentNs);
+        // path 0 keeps being answered
+        long t = sim.now;
+        while (t < t0 + 600_000_000L)
+        {
+            t += 10_000_000L;
+            sim.now = t;
+            final Chunk c = p0.unacked.peekFirst();
+            if (null != c && 0 != c.sentNs)
+            {
+                sim.scheduler.onReply(p0, c.id, Frames.OK, "", sim.now, sim.out);
+            }
+            sim.writeAll();
+            final LinkScheduler.Overdue overdue = sim.scheduler.checkDeadlines(sim.now);
+            if (null != overdue)
+            {
+                assertThat(overdue.wholeLink()).isFalse();
+                assertThat(overdue.path()).isSameAs(p1);
+                assertThat(sim.now - t0).as("left after about a quarter of ack_timeout_ms")
+                    .isBetween(500_000_000L, 530_000_000L);
+                return;
+            }
+        }
+        throw new AssertionError("the silent path was never left");
+    }
 }
