@@ -25,26 +25,6 @@ final class Completions
         size++;
     }
 
-    boolean isEmpty()
-    {
-        return 0 == size;
-    }
-
-    int size()
-    {
-        return size;
-    }
-
-    TcpRequest request(final int i)
-    {
-        return requests[i];
-    }
-
-    FerryException error(final int i)
-    {
-        return errors[i];
-    }
-
     /** Tells each post's owner how it ended, then forgets them. Outside the link's lock. */
     void deliver()
     {

@@ -667,12 +667,6 @@ final class LinkScheduler
         return stalled;
     }
 
-    /** @return the bytes of the chunks waiting for a path. */
-    long pendingBytes()
-    {
-        return pending.bytes();
-    }
-
     /** @return the reason cut to at most {@link Frames#MAX_REASON} UTF-8 bytes (on a character boundary). */
     static String truncate(final String reason)
     {
