@@ -673,31 +673,18 @@ final class PeerLink
      */
     private void failLink(final String reason)
     {
-        final List<TcpRequest> lost;
-        final PathState[] all;
-        lock.lock();
-        try
-        {
-            all = scheduler.paths();
-            lost = scheduler.stop(reason, true);
-            signalAllLocked(all);
-        }
-        finally
-        {
-            lock.unlock();
-        }
-        if (null == lost)
+        final Stopped stopped = stop(reason, true);
+        if (null == stopped)
         {
             return;
         }
-        reconnector.stopAll();
         LOG.log(System.Logger.Level.WARNING, who + ": " + reason);
-        closeAndJoin(all);
+        closeAndJoin(stopped.paths());
         if (!backend.closing())
         {
             backend.linkFailed(this, reason);
         }
-        for (final TcpRequest r : lost)
+        for (final TcpRequest r : stopped.lost())
         {
             tell(r, new FerryException(ErrorCode.REMOTE_DISCONNECT, reason));
         }
@@ -706,25 +693,51 @@ final class PeerLink
     /** Closes every path and fails what is in progress. */
     void close(final ErrorCode code, final String why)
     {
-        final List<TcpRequest> lost;
-        final PathState[] all;
+        final Stopped stopped = stop(why, false);
+        for (final TcpRequest r : stopped.lost())
+        {
+            tell(r, new FerryException(code, why));
+        }
+        closeAndJoin(stopped.paths());
+    }
+
+    /**
+     * What {@link #stop} took down.
+     *
+     * @param lost  the requests that were in progress (their owners are not told yet).
+     * @param paths the paths.
+     */
+    private record Stopped(List<TcpRequest> lost, PathState[] paths)
+    {
+    }
+
+    /**
+     * Stops the link in the scheduler's books (no more posts, every path dead, waiting chunks dropped), wakes the
+     * path writers so that they end, and stops reconnecting.
+     *
+     * @param onlyOnce when true, returns null if the link had stopped already.
+     */
+    private Stopped stop(final String reason, final boolean onlyOnce)
+    {
+        final Stopped stopped;
         lock.lock();
         try
         {
-            all = scheduler.paths();
-            lost = scheduler.stop(why, false);
+            final PathState[] all = scheduler.paths();
+            final List<TcpRequest> lost = scheduler.stop(reason, onlyOnce);
+            if (null == lost)
+            {
+                return null;
+            }
             signalAllLocked(all);
+            stopped = new Stopped(lost, all);
         }
         finally
         {
             lock.unlock();
         }
         reconnector.stopAll();
-        for (final TcpRequest r : lost)
-        {
-            tell(r, new FerryException(code, why));
-        }
-        closeAndJoin(all);
+        return stopped;
     }
 
     private static void signalAllLocked(final PathState[] all)
