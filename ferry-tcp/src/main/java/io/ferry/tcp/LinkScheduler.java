@@ -7,7 +7,6 @@ import io.ferry.TransferOp;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 
@@ -351,19 +350,6 @@ final class LinkScheduler
         return c;
     }
 
-    /** @return the written, unanswered chunk of {@code id} on {@code p}, or null. */
-    Chunk findUnacked(final PathState p, final long id)
-    {
-        for (final Chunk c : p.unacked)
-        {
-            if (c.id == id)
-            {
-                return c;
-            }
-        }
-        return null;
-    }
-
     // ---------------------------------------------------------------- answers
 
     /**
@@ -378,22 +364,12 @@ final class LinkScheduler
     void onReply(final PathState p, final long id, final int status, final String reason, final long nowNs,
         final Completions out)
     {
-        Chunk c = null;
-        for (final Iterator<Chunk> it = p.unacked.iterator(); it.hasNext(); )
-        {
-            final Chunk u = it.next();
-            if (u.id == id)
-            {
-                c = u;
-                it.remove();
-                break;
-            }
-        }
-        if (null == c || 0 == c.sentNs)
+        final Chunk c = p.findUnacked(id);
+        if (null == c)
         {
             throw new IllegalStateException("reply for unknown chunk " + Long.toHexString(id));
         }
-        p.release(c, true);
+        p.take(c);
         p.lastReplyNs = nowNs;
         if (c.isFence())
         {
@@ -455,8 +431,7 @@ final class LinkScheduler
         {
             return null;
         }
-        p.unacked.remove(culprit);
-        p.release(culprit, true);
+        p.take(culprit);
         final TcpRequest r = culprit.request;
         if (null != r && !culprit.isNotification())
         {

@@ -23,18 +23,27 @@ class PathState
     final ArrayDeque<Chunk> unacked = new ArrayDeque<>();
     /** Set when chunks were queued for the path; its owner wakes the path's writer and clears it. */
     boolean signalPending;
-    long inflightBytes;
     long bytesAcked;
     /** When this path last had a chunk acknowledged or a READ answered (0: never). */
     long lastReplyNs;
     volatile boolean dead;
 
-    private final DeliveryRate writeRate = new DeliveryRate();
-    private final DeliveryRate readRate = new DeliveryRate();
-    private long writeInflight;
-    private long readInflight;
-    private int writesOutstanding;
-    private int readsOutstanding;
+    /** One direction's books: its delivery-rate estimate, its bytes in flight, its data chunks written. */
+    private static final class Direction
+    {
+        final DeliveryRate rate = new DeliveryRate();
+        long inflight;
+        int outstanding;
+
+        void reset()
+        {
+            inflight = 0;
+            outstanding = 0;
+        }
+    }
+
+    private final Direction writes = new Direction();
+    private final Direction reads = new Direction();
 
     PathState(final int index, final int generation, final CongestionController controller)
     {
@@ -43,20 +52,23 @@ class PathState
         this.controller = controller;
     }
 
+    private Direction of(final Chunk c)
+    {
+        return isRead(c) ? reads : writes;
+    }
+
+    /** @return the bytes assigned to this path and not yet answered, both directions (what its window holds). */
+    long inflightBytes()
+    {
+        return writes.inflight + reads.inflight;
+    }
+
     /** A chunk was assigned to this path. */
     void assign(final Chunk c)
     {
         sendQueue.addLast(c);
         unacked.addLast(c);
-        inflightBytes += c.bytes;
-        if (isRead(c))
-        {
-            readInflight += c.bytes;
-        }
-        else
-        {
-            writeInflight += c.bytes;
-        }
+        of(c).inflight += c.bytes;
         signalPending = true;
     }
 
@@ -72,58 +84,50 @@ class PathState
         {
             return; // a notification or FENCE: nothing to measure
         }
-        final boolean read = isRead(c);
-        final DeliveryRate rate = read ? readRate : writeRate;
-        rate.onSend(nowNs, (read ? readsOutstanding : writesOutstanding) > 0);
-        if (read)
-        {
-            readsOutstanding++;
-        }
-        else
-        {
-            writesOutstanding++;
-        }
-        c.deliveredAtSend = rate.delivered();
-        c.deliveredNsAtSend = rate.deliveredNs();
+        final Direction d = of(c);
+        d.rate.onSend(nowNs, d.outstanding > 0);
+        d.outstanding++;
+        c.deliveredAtSend = d.rate.delivered();
+        c.deliveredNsAtSend = d.rate.deliveredNs();
     }
 
     /**
-     * A chunk leaves this path's books (answered, moved or dropped).
-     *
-     * @param c       the chunk, removed from {@link #unacked} by the caller.
-     * @param written whether it had been written ({@link #onSent} was called).
+     * @return the written, unanswered chunk of {@code id} on this path, or null.
      */
-    void release(final Chunk c, final boolean written)
+    Chunk findUnacked(final long id)
     {
-        inflightBytes -= c.bytes;
-        final boolean read = isRead(c);
-        if (read)
+        for (final Chunk c : unacked)
         {
-            readInflight -= c.bytes;
-        }
-        else
-        {
-            writeInflight -= c.bytes;
-        }
-        if (written && 0 != c.bytes)
-        {
-            if (read)
+            if (c.id == id)
             {
-                readsOutstanding--;
+                return 0 != c.sentNs ? c : null;
             }
-            else
-            {
-                writesOutstanding--;
-            }
+        }
+        return null;
+    }
+
+    /**
+     * Takes a written chunk off this path's books (it was answered, or the peer refused it).
+     *
+     * @param c a chunk of {@link #unacked} that was written ({@link #onSent} was called).
+     */
+    void take(final Chunk c)
+    {
+        unacked.remove(c);
+        final Direction d = of(c);
+        d.inflight -= c.bytes;
+        if (0 != c.bytes)
+        {
+            d.outstanding--;
         }
     }
 
-    /** The delivery-rate sample and window update of a chunk answered OK (after {@link #release}). */
+    /** The delivery-rate sample and window update of a chunk answered OK (after {@link #take}). */
     void onDelivered(final long nowNs, final Chunk c)
     {
         controller.onAck(nowNs, nowNs - c.sentNs, c.bytes);
         bytesAcked += c.bytes;
-        (isRead(c) ? readRate : writeRate).onAck(nowNs, c.bytes, c.deliveredAtSend, c.deliveredNsAtSend);
+        of(c).rate.onAck(nowNs, c.bytes, c.deliveredAtSend, c.deliveredNsAtSend);
     }
 
     /**
@@ -133,7 +137,8 @@ class PathState
      */
     double deliveryRate(final long nowNs, final boolean read)
     {
-        return read ? readRate.rate(nowNs, readInflight) : writeRate.rate(nowNs, writeInflight);
+        final Direction d = read ? reads : writes;
+        return d.rate.rate(nowNs, d.inflight);
     }
 
     /**
@@ -147,17 +152,18 @@ class PathState
     double expectedCompletionNs(final long nowNs, final Chunk c, final double defaultRate)
     {
         final boolean read = isRead(c);
-        final DeliveryRate estimate = read ? readRate : writeRate;
-        final long inflight = read ? readInflight : writeInflight;
-        final double rate = estimate.rate(nowNs, inflight);
+        final Direction d = read ? reads : writes;
+        final double rate = d.rate.rate(nowNs, d.inflight);
         final Chunk oldest = oldestSent(read);
-        final long left = inflight - (null == oldest ? 0 : estimate.deliveredSinceLatest(nowNs, inflight, oldest.bytes));
+        final long left = d.inflight - (null == oldest ? 0 : d.rate.deliveredSinceLatest(nowNs, d.inflight,
+            oldest.bytes));
         return (left + c.bytes) / (rate > 0 ? rate : defaultRate);
     }
 
     boolean hasRoomFor(final Chunk c)
     {
-        return 0 == inflightBytes || inflightBytes + c.bytes <= controller.windowBytes();
+        final long inflight = inflightBytes();
+        return 0 == inflight || inflight + c.bytes <= controller.windowBytes();
     }
 
     /** Oldest chunk that was written and is still unanswered, or null. */
@@ -189,11 +195,8 @@ class PathState
     {
         unacked.clear();
         sendQueue.clear();
-        inflightBytes = 0;
-        writeInflight = 0;
-        readInflight = 0;
-        writesOutstanding = 0;
-        readsOutstanding = 0;
+        writes.reset();
+        reads.reset();
     }
 
     /** @return whether a chunk is a READ sub-request (its data come back on the reply). */

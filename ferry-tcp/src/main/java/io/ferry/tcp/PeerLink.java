@@ -433,7 +433,7 @@ final class PeerLink
         lock.lock();
         try
         {
-            return scheduler.findUnacked(p, id);
+            return p.findUnacked(id);
         }
         finally
         {
@@ -808,7 +808,7 @@ final class PeerLink
             for (final PathState p : scheduler.paths())
             {
                 out.add(new io.ferry.PathStats(TcpBackendProvider.NAME, peer, p.index, !p.dead,
-                    p.controller.windowBytes(), p.inflightBytes, p.controller.smoothedRttNs(), p.bytesAcked,
+                    p.controller.windowBytes(), p.inflightBytes(), p.controller.smoothedRttNs(), p.bytesAcked,
                     (long)(Math.max(p.deliveryRate(now, false), p.deliveryRate(now, true)) * 1e9)));
             }
         }

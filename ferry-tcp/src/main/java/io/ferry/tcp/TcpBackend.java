@@ -453,8 +453,7 @@ final class TcpBackend implements Backend
         final int tailChunk = config.tailChunkFor(chunk, vram);
         final TcpRequest r = new TcpRequest(op, local, remote, peer, sink, chunk,
             config.tailBytesFor(local.totalBytes(), chunk, tailChunk), tailChunk, config.maxSpansPerChunk());
-        r.onePath = TransferOp.READ == op &&
-            local.totalBytes() < (long)config.paths() * (vram ? config.vramChunkSize() : config.chunkSize());
+        r.onePath = TransferOp.READ == op && config.lessThanOneChunkPerPath(local.totalBytes(), vram);
         return r;
     }
 

@@ -242,12 +242,23 @@ record TcpConfig(
     int chunkSizeFor(final long totalBytes, final boolean vram)
     {
         final int most = vram ? vramChunkSize : chunkSize;
-        if (spreadChunkMin >= most || totalBytes >= (long)paths * most)
+        if (spreadChunkMin >= most || !lessThanOneChunkPerPath(totalBytes, vram))
         {
             return most;
         }
         final long share = ((totalBytes + paths - 1) / paths + 4095) & ~4095L;
         return (int)Math.min(most, Math.max(spreadChunkMin, share));
+    }
+
+    /**
+     * @param totalBytes a request's bytes.
+     * @param vram       whether it touches VRAM on either side.
+     * @return whether it is smaller than one whole chunk per path: it is cut into an even share per path (see
+     * {@link #chunkSizeFor}), and as a READ it stays on one path (see {@link LinkScheduler}).
+     */
+    boolean lessThanOneChunkPerPath(final long totalBytes, final boolean vram)
+    {
+        return totalBytes < (long)paths * (vram ? vramChunkSize : chunkSize);
     }
 
     /**

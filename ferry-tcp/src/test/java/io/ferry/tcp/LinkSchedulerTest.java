@@ -60,7 +60,7 @@ class LinkSchedulerTest
         final int tail = config.tailChunkFor(chunk, false);
         final TcpRequest r = new TcpRequest(op, local, remote, "peer", sink, chunk,
             config.tailBytesFor(bytes, chunk, tail), tail, 256);
-        r.onePath = TransferOp.READ == op && bytes < (long)config.paths() * config.chunkSize();
+        r.onePath = TransferOp.READ == op && config.lessThanOneChunkPerPath(bytes, false);
         return r;
     }
 
@@ -423,7 +423,7 @@ class LinkSchedulerTest
         final Outcome o = new Outcome();
         fixedSim.scheduler.submit(request(TransferOp.WRITE, 16L * MIB, o), null, fixedSim.now);
         assertThat(fixedSim.paths.get(0).unacked).hasSize(2);
-        assertThat(fixedSim.paths.get(0).inflightBytes).isEqualTo(2L * MIB);
+        assertThat(fixedSim.paths.get(0).inflightBytes()).isEqualTo(2L * MIB);
 
         // a long link (20 ms each way): 8 MiB is less than it holds, so round trips stay at the base
         final Sim sim = new Sim(false, new double[] {1.0}, 20_000_000, i -> swift());
